@@ -1,0 +1,1 @@
+"""The action server package: catalog database, program recognition, answers and Rasa actions."""

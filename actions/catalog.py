@@ -1,0 +1,184 @@
+"""Read-only queries on the catalog, returning plain immutable facts for recognition and answers."""
+
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from actions.models import (
+    CatalogRevision,
+    CreditPathway,
+    EmployerEndorsement,
+    GeneralFact,
+    Institution,
+    Price,
+    Program,
+    Source,
+)
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    title: str
+    url: Optional[str]
+
+
+@dataclass(frozen=True)
+class PriceFact:
+    kind: str
+    amount: float
+    amount_max: Optional[float]
+    currency: Optional[str]
+    as_of: Optional[str]
+    note: Optional[str]
+    source: Optional[SourceRef]
+
+
+@dataclass(frozen=True)
+class CreditFact:
+    institution: str
+    degree: Optional[str]
+    credit: Optional[str]
+    as_of: Optional[str]
+    source: Optional[SourceRef]
+
+
+@dataclass(frozen=True)
+class EmployerFact:
+    name: str
+    relation: Optional[str]
+    as_of: Optional[str]
+    source: Optional[SourceRef]
+
+
+@dataclass(frozen=True)
+class GeneralFactText:
+    topic: str
+    text: str
+    as_of: Optional[str]
+    source: Optional[SourceRef]
+
+
+@dataclass(frozen=True)
+class ProgramFacts:
+    id: str
+    title: str
+    edx_org: str
+    institution: str
+    program_page: Optional[SourceRef]
+    num_courses: Optional[int]
+    courses_note: Optional[str]
+    admission_guaranteed: bool
+    admission_basis: str
+    admission_note: Optional[str]
+    admission_source: Optional[SourceRef]
+    career_outcomes: Optional[str]
+    career_source: Optional[SourceRef]
+    prices: Tuple[PriceFact, ...]
+    price_note: Optional[str]
+    credit_pathways: Tuple[CreditFact, ...]
+    employers: Tuple[EmployerFact, ...]
+
+    @property
+    def name(self) -> str:
+        """How answers name the program: "MITx Supply Chain Management"."""
+        return f"{self.edx_org} {self.title}"
+
+
+@dataclass(frozen=True)
+class ProgramNames:
+    """Everything a learner may call a program by, for recognition."""
+
+    id: str
+    title: str
+    edx_org: str
+    institution_names: Tuple[str, ...]
+    aliases: Tuple[str, ...]
+    course_codes: Tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.edx_org} {self.title}"
+
+
+def _ref(source: Optional[Source]) -> Optional[SourceRef]:
+    return SourceRef(title=source.title, url=source.url) if source else None
+
+
+def catalog_revision(session: Session) -> Optional[int]:
+    return session.execute(select(CatalogRevision.revision)).scalar_one_or_none()
+
+
+def program_names(session: Session) -> Tuple[ProgramNames, ...]:
+    programs = session.execute(
+        select(Program)
+        .options(
+            selectinload(Program.aliases),
+            selectinload(Program.course_codes),
+            selectinload(Program.institution).selectinload(Institution.short_names),
+        )
+        .order_by(Program.id)
+    ).scalars()
+    return tuple(
+        ProgramNames(
+            id=p.id,
+            title=p.title,
+            edx_org=p.edx_org,
+            institution_names=(p.institution.name, *(n.name for n in p.institution.short_names)),
+            aliases=tuple(a.alias for a in p.aliases),
+            course_codes=tuple(c.code for c in p.course_codes),
+        )
+        for p in programs
+    )
+
+
+def program_facts(session: Session, program_id: str) -> Optional[ProgramFacts]:
+    program = session.execute(
+        select(Program)
+        .where(Program.id == program_id)
+        .options(
+            selectinload(Program.institution),
+            selectinload(Program.program_page),
+            selectinload(Program.admission_source),
+            selectinload(Program.career_source),
+            selectinload(Program.prices).selectinload(Price.source),
+            selectinload(Program.credit_pathways).selectinload(CreditPathway.institution),
+            selectinload(Program.credit_pathways).selectinload(CreditPathway.source),
+            selectinload(Program.employers).selectinload(EmployerEndorsement.source),
+        )
+    ).scalar_one_or_none()
+    if program is None:
+        return None
+    return ProgramFacts(
+        id=program.id,
+        title=program.title,
+        edx_org=program.edx_org,
+        institution=program.institution.name,
+        program_page=_ref(program.program_page),
+        num_courses=program.num_courses,
+        courses_note=program.courses_note,
+        admission_guaranteed=program.admission_guaranteed,
+        admission_basis=program.admission_basis,
+        admission_note=program.admission_note,
+        admission_source=_ref(program.admission_source),
+        career_outcomes=program.career_outcomes,
+        career_source=_ref(program.career_source),
+        prices=tuple(
+            PriceFact(p.kind, p.amount, p.amount_max, p.currency, p.as_of, p.note, _ref(p.source))
+            for p in program.prices
+        ),
+        price_note=program.price_note,
+        credit_pathways=tuple(
+            CreditFact(c.institution.name, c.degree, c.credit, c.as_of, _ref(c.source))
+            for c in program.credit_pathways
+        ),
+        employers=tuple(
+            EmployerFact(e.name, e.relation, e.as_of, _ref(e.source)) for e in program.employers
+        ),
+    )
+
+
+def general_facts(session: Session) -> Dict[str, GeneralFactText]:
+    facts = session.execute(select(GeneralFact).options(selectinload(GeneralFact.source))).scalars()
+    return {f.topic: GeneralFactText(f.topic, f.text, f.as_of, _ref(f.source)) for f in facts}

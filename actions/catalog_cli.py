@@ -1,0 +1,93 @@
+"""Validate, load and export the program catalog.
+
+    python -m actions.catalog_cli validate [FILE]   # check a file, touch nothing
+    python -m actions.catalog_cli load [FILE]       # replace the database's catalog (all or nothing)
+    python -m actions.catalog_cli export [FILE]     # write the database's catalog as YAML ('-' = stdout)
+    python -m actions.catalog_cli status            # revision and counts of the loaded catalog
+
+FILE defaults to CATALOG_FILE; the database is DATABASE_URL (see actions/settings.py).
+Exit codes: 0 done, 1 invalid file (nothing written), 2 database error (nothing written).
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions import settings
+from actions.catalog_file import CatalogFileError, parse_catalog, read_catalog
+from actions.catalog_loader import create_schema, export_catalog, load_catalog
+from actions.db import engine_for, session_scope
+from actions.models import CatalogRevision, CreditPathway, Price, Program
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="catalog", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["validate", "load", "export", "status"])
+    parser.add_argument("file", nargs="?", help="catalog file (default: CATALOG_FILE)")
+    parser.add_argument("--database-url", default=None, help="default: DATABASE_URL")
+    args = parser.parse_args(argv)
+    url = args.database_url or settings.database_url()
+    try:
+        if args.command == "export":
+            return _export(url, args.file)
+        if args.command == "status":
+            return _status(url)
+        path = Path(args.file) if args.file else settings.catalog_file()
+        catalog = read_catalog(path)
+        if args.command == "validate":
+            print(f"{path}: valid ({len(catalog.programs)} programs, {len(catalog.sources)} sources)")
+            return 0
+        revision = load_catalog(engine_for(url), catalog)
+        print(f"loaded {len(catalog.programs)} programs from {path} into {_safe(url)} (revision {revision})")
+        return 0
+    except CatalogFileError as error:
+        print(f"error: {error}\nnothing was written to the database.", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as error:
+        print(f"error: database {_safe(url)}: {error.__class__.__name__}: {error}\n"
+              "nothing was written to the database.", file=sys.stderr)
+        return 2
+
+
+def _export(url: str, target) -> int:
+    data = export_catalog(engine_for(url))
+    parse_catalog(data, "<export>")
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
+    if target in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        Path(target).write_text(text, encoding="utf-8")
+        print(f"exported {len(data['programs'])} programs to {target}")
+    return 0
+
+
+def _status(url: str) -> int:
+    engine = engine_for(url)
+    create_schema(engine)
+    with session_scope(engine) as session:
+        stamp = session.get(CatalogRevision, 1)
+        counts = {
+            name: session.execute(select(func.count()).select_from(model)).scalar_one()
+            for name, model in (("programs", Program), ("prices", Price), ("credit_pathways", CreditPathway))
+        }
+    if stamp is None:
+        print(f"{_safe(url)}: no catalog loaded")
+        return 1
+    print(f"{_safe(url)}: revision {stamp.revision}, loaded {stamp.loaded_at:%Y-%m-%d %H:%M} UTC, "
+          + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    return 0
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

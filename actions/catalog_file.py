@@ -1,0 +1,260 @@
+"""The catalog file: its schema, and validation that names the entry and field at fault.
+
+`read_catalog(path)` returns a validated `CatalogFile` or raises `CatalogFileError` listing every
+problem as `programs[3] (mitx-finance).prices[0].amount: value is not a valid float`.
+Nothing here touches the database.
+"""
+
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import yaml
+from pydantic import BaseModel, Extra, StrictBool, ValidationError, validator
+
+TOPICS = ("credit", "admission", "career", "cost")
+PRICE_KINDS = ("total", "total_computed", "per_course", "per_course_range", "capstone_or_exam")
+
+
+class CatalogFileError(ValueError):
+    """A catalog file that cannot be loaded; `problems` holds one line per fault."""
+
+    def __init__(self, path: Union[str, Path], problems: Sequence[str]):
+        self.path = str(path)
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {problem}" for problem in self.problems)
+        super().__init__(f"{self.path}: {len(self.problems)} problem(s):\n{lines}")
+
+
+class _Strict(BaseModel):
+    class Config:
+        extra = Extra.forbid
+        anystr_strip_whitespace = True
+        min_anystr_length = 1
+
+
+class SourceEntry(_Strict):
+    id: str
+    url: Optional[str]
+    title: str
+    as_of: Optional[str]
+
+    @validator("url")
+    def _url_is_web_address(cls, value):
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+
+class InstitutionEntry(_Strict):
+    id: str
+    name: str
+    short_names: List[str] = []
+    country: Optional[str]
+
+
+class GeneralFactEntry(_Strict):
+    topic: str
+    text: str
+    as_of: Optional[str]
+    source: Optional[str]
+
+    @validator("topic")
+    def _known_topic(cls, value):
+        if value not in TOPICS:
+            raise ValueError(f"must be one of {', '.join(TOPICS)}")
+        return value
+
+
+class AdmissionEntry(_Strict):
+    guaranteed: StrictBool
+    basis: str
+    note: Optional[str]
+    source: Optional[str]
+
+    @validator("basis")
+    def _known_basis(cls, value):
+        if value not in ("program", "edx-wide"):
+            raise ValueError("must be 'program' or 'edx-wide'")
+        return value
+
+
+class CareerEntry(_Strict):
+    text: str
+    source: Optional[str]
+
+
+class PriceEntry(_Strict):
+    kind: str
+    amount: float
+    amount_max: Optional[float]
+    currency: Optional[str]
+    as_of: Optional[str]
+    note: Optional[str]
+    source: Optional[str]
+
+    @validator("kind")
+    def _known_kind(cls, value):
+        if value not in PRICE_KINDS:
+            raise ValueError(f"must be one of {', '.join(PRICE_KINDS)}")
+        return value
+
+    @validator("amount", "amount_max")
+    def _not_negative(cls, value):
+        if value is not None and value < 0:
+            raise ValueError("must not be negative")
+        return value
+
+    @validator("amount_max", always=True)
+    def _range_has_max(cls, value, values):
+        if values.get("kind") == "per_course_range" and value is None:
+            raise ValueError("is required when kind is per_course_range")
+        return value
+
+
+class CreditPathwayEntry(_Strict):
+    institution: str
+    degree: Optional[str]
+    credit: Optional[str]
+    as_of: Optional[str]
+    source: Optional[str]
+
+
+class EmployerEntry(_Strict):
+    name: str
+    relation: Optional[str]
+    as_of: Optional[str]
+    source: Optional[str]
+
+
+class ProgramEntry(_Strict):
+    id: str
+    title: str
+    edx_org: str
+    institution: str
+    unit: Optional[str]
+    program_page: Optional[str]
+    aliases: List[str] = []
+    course_codes: List[str] = []
+    launched: Optional[str]
+    num_courses: Optional[int]
+    courses_note: Optional[str]
+    admission: AdmissionEntry
+    career_outcomes: Optional[CareerEntry]
+    prices: List[PriceEntry] = []
+    price_note: Optional[str]
+    credit_pathways: List[CreditPathwayEntry] = []
+    employers: List[EmployerEntry] = []
+    sources: List[str] = []
+
+    @validator("num_courses")
+    def _positive(cls, value):
+        if value is not None and value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+
+class CatalogFile(_Strict):
+    version: int
+    sources: List[SourceEntry]
+    institutions: List[InstitutionEntry]
+    general_facts: List[GeneralFactEntry]
+    programs: List[ProgramEntry]
+
+
+def read_catalog(path: Union[str, Path]) -> CatalogFile:
+    """Parse and validate a catalog file; raise `CatalogFileError` naming every fault."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise CatalogFileError(path, [f"cannot read the file: {error.strerror}"]) from error
+    except yaml.YAMLError as error:
+        raise CatalogFileError(path, [f"not valid YAML: {error}"]) from error
+    return parse_catalog(raw, path)
+
+
+def parse_catalog(raw: object, path: Union[str, Path] = "<catalog>") -> CatalogFile:
+    if not isinstance(raw, dict):
+        raise CatalogFileError(path, ["the top level must be a mapping with version, sources, institutions, general_facts, programs"])
+    try:
+        catalog = CatalogFile.parse_obj(raw)
+    except ValidationError as error:
+        raise CatalogFileError(path, [_describe(raw, e) for e in error.errors()]) from error
+    problems = _reference_problems(catalog)
+    if problems:
+        raise CatalogFileError(path, problems)
+    return catalog
+
+
+def _describe(raw: dict, error: dict) -> str:
+    """`programs[3] (mitx-finance).prices[0].amount: value is not a valid float`."""
+    parts: List[str] = []
+    node: object = raw
+    for key in error["loc"]:
+        if isinstance(key, int):
+            label = f"[{key}]"
+            node = node[key] if isinstance(node, list) and key < len(node) else None
+            if isinstance(node, dict) and isinstance(node.get("id"), str):
+                label += f" ({node['id']})"
+            parts.append(label)
+        else:
+            parts.append(("." if parts else "") + str(key))
+            node = node.get(key) if isinstance(node, dict) else None
+    message = error["msg"]
+    if error["type"] == "value_error.missing":
+        message = "required field is missing"
+    elif error["type"] == "value_error.extra":
+        message = "unknown field"
+    return f"{''.join(parts)}: {message}"
+
+
+def _duplicates(label: str, items: Sequence[Tuple[int, str]]) -> List[str]:
+    seen: Dict[str, int] = {}
+    problems = []
+    for index, key in items:
+        if key in seen:
+            problems.append(f"{label}[{index}] ({key}): duplicate id, already used by {label}[{seen[key]}]")
+        else:
+            seen[key] = index
+    return problems
+
+
+def _reference_problems(catalog: CatalogFile) -> List[str]:
+    problems: List[str] = []
+    problems += _duplicates("sources", list(enumerate(s.id for s in catalog.sources)))
+    problems += _duplicates("institutions", list(enumerate(i.id for i in catalog.institutions)))
+    problems += _duplicates("programs", list(enumerate(p.id for p in catalog.programs)))
+    problems += _duplicates("general_facts", list(enumerate(f.topic for f in catalog.general_facts)))
+    source_ids = {s.id for s in catalog.sources}
+    institution_ids = {i.id for i in catalog.institutions}
+
+    def check(where: str, field: str, value: Optional[str], known: set, kind: str) -> None:
+        if value is not None and value not in known:
+            problems.append(f"{where}.{field}: unknown {kind} '{value}'")
+
+    for index, fact in enumerate(catalog.general_facts):
+        check(f"general_facts[{index}] ({fact.topic})", "source", fact.source, source_ids, "source")
+    codes: Dict[str, str] = {}
+    for index, program in enumerate(catalog.programs):
+        where = f"programs[{index}] ({program.id})"
+        check(where, "institution", program.institution, institution_ids, "institution")
+        check(where, "program_page", program.program_page, source_ids, "source")
+        check(where, "admission.source", program.admission.source, source_ids, "source")
+        if program.career_outcomes:
+            check(where, "career_outcomes.source", program.career_outcomes.source, source_ids, "source")
+        for k, price in enumerate(program.prices):
+            check(where, f"prices[{k}].source", price.source, source_ids, "source")
+        for k, pathway in enumerate(program.credit_pathways):
+            check(where, f"credit_pathways[{k}].institution", pathway.institution, institution_ids, "institution")
+            check(where, f"credit_pathways[{k}].source", pathway.source, source_ids, "source")
+        for k, employer in enumerate(program.employers):
+            check(where, f"employers[{k}].source", employer.source, source_ids, "source")
+        for k, source in enumerate(program.sources):
+            check(where, f"sources[{k}]", source, source_ids, "source")
+        if len(set(program.sources)) != len(program.sources):
+            problems.append(f"{where}.sources: lists a source twice")
+        for k, code in enumerate(program.course_codes):
+            owner = codes.setdefault(code.lower(), program.id)
+            if owner != program.id:
+                problems.append(f"{where}.course_codes[{k}]: '{code}' is already a course of {owner}")
+    return problems

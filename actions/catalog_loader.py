@@ -1,0 +1,205 @@
+"""Load a validated catalog file into the database (all or nothing) and export it back."""
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from typing import Optional
+
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, selectinload
+
+from actions.catalog_file import CatalogFile
+from actions.db import session_scope
+from actions.models import (
+    Base,
+    CatalogRevision,
+    CourseCode,
+    CreditPathway,
+    EmployerEndorsement,
+    GeneralFact,
+    Institution,
+    InstitutionName,
+    Price,
+    Program,
+    ProgramAlias,
+    ProgramSource,
+    Source,
+)
+
+# Children before parents, so foreign keys hold at every step of the replacement.
+_TABLES_IN_DELETE_ORDER = (
+    ProgramSource,
+    EmployerEndorsement,
+    CreditPathway,
+    Price,
+    CourseCode,
+    ProgramAlias,
+    Program,
+    GeneralFact,
+    InstitutionName,
+    Institution,
+    Source,
+)
+
+
+def create_schema(engine: Engine) -> None:
+    Base.metadata.create_all(engine)
+
+
+def checksum(catalog: CatalogFile) -> str:
+    canonical = json.dumps(catalog.dict(), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def load_catalog(engine: Engine, catalog: CatalogFile) -> int:
+    """Replace the database's catalog with `catalog` in one transaction; return the new revision.
+
+    Any failure (a constraint, a lost connection) rolls the whole load back, leaving the previous
+    catalog exactly as it was.
+    """
+    create_schema(engine)
+    with session_scope(engine) as session:
+        previous = session.get(CatalogRevision, 1)
+        for model in _TABLES_IN_DELETE_ORDER:
+            session.execute(delete(model))
+        session.flush()
+        _insert(session, catalog)
+        revision = (previous.revision + 1) if previous else 1
+        stamp = CatalogRevision(
+            id=1, revision=revision, loaded_at=datetime.now(timezone.utc), checksum=checksum(catalog)
+        )
+        session.merge(stamp)
+    return revision
+
+
+def _insert(session: Session, catalog: CatalogFile) -> None:
+    session.add_all(Source(id=s.id, url=s.url, title=s.title, as_of=s.as_of) for s in catalog.sources)
+    for entry in catalog.institutions:
+        institution = Institution(id=entry.id, name=entry.name, country=entry.country)
+        institution.short_names = [
+            InstitutionName(position=i, name=name) for i, name in enumerate(entry.short_names)
+        ]
+        session.add(institution)
+    session.add_all(
+        GeneralFact(topic=f.topic, text=f.text, as_of=f.as_of, source_id=f.source)
+        for f in catalog.general_facts
+    )
+    session.flush()
+    for entry in catalog.programs:
+        session.add(_program(entry))
+
+
+def _program(entry) -> Program:
+    career = entry.career_outcomes
+    program = Program(
+        id=entry.id,
+        title=entry.title,
+        edx_org=entry.edx_org,
+        institution_id=entry.institution,
+        unit=entry.unit,
+        program_page_id=entry.program_page,
+        launched=entry.launched,
+        num_courses=entry.num_courses,
+        courses_note=entry.courses_note,
+        admission_guaranteed=entry.admission.guaranteed,
+        admission_basis=entry.admission.basis,
+        admission_note=entry.admission.note,
+        admission_source_id=entry.admission.source,
+        career_outcomes=career.text if career else None,
+        career_source_id=career.source if career else None,
+        price_note=entry.price_note,
+    )
+    program.aliases = [ProgramAlias(position=i, alias=a) for i, a in enumerate(entry.aliases)]
+    program.course_codes = [CourseCode(position=i, code=c) for i, c in enumerate(entry.course_codes)]
+    program.prices = [
+        Price(position=i, kind=p.kind, amount=p.amount, amount_max=p.amount_max, currency=p.currency,
+              as_of=p.as_of, note=p.note, source_id=p.source)
+        for i, p in enumerate(entry.prices)
+    ]
+    program.credit_pathways = [
+        CreditPathway(position=i, institution_id=c.institution, degree=c.degree, credit=c.credit,
+                      as_of=c.as_of, source_id=c.source)
+        for i, c in enumerate(entry.credit_pathways)
+    ]
+    program.employers = [
+        EmployerEndorsement(position=i, name=e.name, relation=e.relation, as_of=e.as_of, source_id=e.source)
+        for i, e in enumerate(entry.employers)
+    ]
+    program.sources = [ProgramSource(position=i, source_id=s) for i, s in enumerate(entry.sources)]
+    return program
+
+
+def current_revision(engine: Engine) -> Optional[int]:
+    with session_scope(engine) as session:
+        return session.execute(select(CatalogRevision.revision)).scalar_one_or_none()
+
+
+def export_catalog(engine: Engine) -> dict:
+    """The database's catalog as a dict in the catalog file's format (the loader's inverse)."""
+    with session_scope(engine) as session:
+        sources = session.execute(select(Source).order_by(Source.id)).scalars().all()
+        institutions = session.execute(
+            select(Institution).options(selectinload(Institution.short_names)).order_by(Institution.id)
+        ).scalars().all()
+        facts = session.execute(select(GeneralFact).order_by(GeneralFact.topic)).scalars().all()
+        programs = session.execute(
+            select(Program).options(
+                selectinload(Program.aliases), selectinload(Program.course_codes),
+                selectinload(Program.prices), selectinload(Program.credit_pathways),
+                selectinload(Program.employers), selectinload(Program.sources),
+            ).order_by(Program.id)
+        ).scalars().all()
+        return {
+            "version": 1,
+            "sources": [{"id": s.id, "url": s.url, "title": s.title, "as_of": s.as_of} for s in sources],
+            "institutions": [
+                {"id": i.id, "name": i.name, "short_names": [n.name for n in i.short_names], "country": i.country}
+                for i in institutions
+            ],
+            "general_facts": [
+                {"topic": f.topic, "text": f.text, "as_of": f.as_of, "source": f.source_id} for f in facts
+            ],
+            "programs": [_program_dict(p) for p in programs],
+        }
+
+
+def _program_dict(p: Program) -> dict:
+    return {
+        "id": p.id,
+        "title": p.title,
+        "edx_org": p.edx_org,
+        "institution": p.institution_id,
+        "unit": p.unit,
+        "program_page": p.program_page_id,
+        "aliases": [a.alias for a in p.aliases],
+        "course_codes": [c.code for c in p.course_codes],
+        "launched": p.launched,
+        "num_courses": p.num_courses,
+        "courses_note": p.courses_note,
+        "admission": {
+            "guaranteed": p.admission_guaranteed,
+            "basis": p.admission_basis,
+            "note": p.admission_note,
+            "source": p.admission_source_id,
+        },
+        "career_outcomes": (
+            {"text": p.career_outcomes, "source": p.career_source_id} if p.career_outcomes else None
+        ),
+        "prices": [
+            {"kind": x.kind, "amount": x.amount, "amount_max": x.amount_max, "currency": x.currency,
+             "as_of": x.as_of, "note": x.note, "source": x.source_id}
+            for x in p.prices
+        ],
+        "price_note": p.price_note,
+        "credit_pathways": [
+            {"institution": c.institution_id, "degree": c.degree, "credit": c.credit, "as_of": c.as_of,
+             "source": c.source_id}
+            for c in p.credit_pathways
+        ],
+        "employers": [
+            {"name": e.name, "relation": e.relation, "as_of": e.as_of, "source": e.source_id}
+            for e in p.employers
+        ],
+        "sources": [s.source_id for s in p.sources],
+    }

@@ -1,0 +1,50 @@
+"""Engines and sessions: one engine per database URL, one session per unit of work."""
+
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator, Optional
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session
+
+from actions import settings
+
+
+@lru_cache(maxsize=None)
+def engine_for(url: str) -> Engine:
+    """A (cached) engine for a database URL; SQLite files get their folder created."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, future=True)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, future=True, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def default_engine() -> Engine:
+    return engine_for(settings.database_url())
+
+
+@contextmanager
+def session_scope(engine: Optional[Engine] = None) -> Iterator[Session]:
+    """A session for one unit of work: committed on success, rolled back on error."""
+    session = Session(engine or default_engine(), future=True)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

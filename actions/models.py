@@ -1,0 +1,171 @@
+"""The catalog's tables (SQLAlchemy 1.4 declarative, used in 2.0 style).
+
+One row per fact, each fact with its as-of text and the source it comes from; a missing fact
+is a missing row (or a NULL column), never a made-up value.
+"""
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+Base = declarative_base()
+
+SOURCE_FK = "sources.id"
+
+
+class CatalogRevision(Base):
+    """A single row whose number changes on every load, so readers can tell the catalog changed."""
+
+    __tablename__ = "catalog_revision"
+    id = Column(Integer, primary_key=True)
+    revision = Column(Integer, nullable=False)
+    loaded_at = Column(DateTime(timezone=True), nullable=False)
+    checksum = Column(String(64), nullable=False)
+
+
+class Source(Base):
+    __tablename__ = "sources"
+    id = Column(String(120), primary_key=True)
+    url = Column(Text)
+    title = Column(Text, nullable=False)
+    as_of = Column(Text)
+
+
+class Institution(Base):
+    __tablename__ = "institutions"
+    id = Column(String(120), primary_key=True)
+    name = Column(Text, nullable=False)
+    country = Column(Text)
+    short_names = relationship(
+        "InstitutionName", order_by="InstitutionName.position", cascade="all, delete-orphan"
+    )
+
+
+class InstitutionName(Base):
+    __tablename__ = "institution_names"
+    id = Column(Integer, primary_key=True)
+    institution_id = Column(ForeignKey("institutions.id"), nullable=False, index=True)
+    position = Column(Integer, nullable=False)
+    name = Column(Text, nullable=False)
+
+
+class GeneralFact(Base):
+    """An edX-wide fact for general answers: one per topic (credit, admission, career, cost)."""
+
+    __tablename__ = "general_facts"
+    topic = Column(String(20), primary_key=True)
+    text = Column(Text, nullable=False)
+    as_of = Column(Text)
+    source_id = Column(ForeignKey(SOURCE_FK))
+    source = relationship(Source)
+
+
+class Program(Base):
+    __tablename__ = "programs"
+    id = Column(String(120), primary_key=True)
+    title = Column(Text, nullable=False)
+    edx_org = Column(String(60), nullable=False)
+    institution_id = Column(ForeignKey("institutions.id"), nullable=False)
+    unit = Column(Text)
+    program_page_id = Column(ForeignKey(SOURCE_FK))
+    launched = Column(Text)
+    num_courses = Column(Integer)
+    courses_note = Column(Text)
+    admission_guaranteed = Column(Boolean, nullable=False)
+    admission_basis = Column(String(20), nullable=False)
+    admission_note = Column(Text)
+    admission_source_id = Column(ForeignKey(SOURCE_FK))
+    career_outcomes = Column(Text)
+    career_source_id = Column(ForeignKey(SOURCE_FK))
+    price_note = Column(Text)
+
+    institution = relationship(Institution)
+    program_page = relationship(Source, foreign_keys=[program_page_id])
+    admission_source = relationship(Source, foreign_keys=[admission_source_id])
+    career_source = relationship(Source, foreign_keys=[career_source_id])
+    aliases = relationship("ProgramAlias", order_by="ProgramAlias.position", cascade="all, delete-orphan")
+    course_codes = relationship("CourseCode", order_by="CourseCode.position", cascade="all, delete-orphan")
+    prices = relationship("Price", order_by="Price.position", cascade="all, delete-orphan")
+    credit_pathways = relationship(
+        "CreditPathway", order_by="CreditPathway.position", cascade="all, delete-orphan"
+    )
+    employers = relationship(
+        "EmployerEndorsement", order_by="EmployerEndorsement.position", cascade="all, delete-orphan"
+    )
+    sources = relationship("ProgramSource", order_by="ProgramSource.position", cascade="all, delete-orphan")
+
+
+class ProgramAlias(Base):
+    __tablename__ = "program_aliases"
+    id = Column(Integer, primary_key=True)
+    program_id = Column(ForeignKey("programs.id"), nullable=False, index=True)
+    position = Column(Integer, nullable=False)
+    alias = Column(Text, nullable=False)
+
+
+class CourseCode(Base):
+    __tablename__ = "course_codes"
+    id = Column(Integer, primary_key=True)
+    program_id = Column(ForeignKey("programs.id"), nullable=False, index=True)
+    position = Column(Integer, nullable=False)
+    code = Column(String(60), nullable=False, unique=True)
+
+
+class Price(Base):
+    __tablename__ = "prices"
+    id = Column(Integer, primary_key=True)
+    program_id = Column(ForeignKey("programs.id"), nullable=False, index=True)
+    position = Column(Integer, nullable=False)
+    kind = Column(String(30), nullable=False)
+    amount = Column(Float, nullable=False)
+    amount_max = Column(Float)
+    currency = Column(String(10))
+    as_of = Column(Text)
+    note = Column(Text)
+    source_id = Column(ForeignKey(SOURCE_FK))
+    source = relationship(Source)
+
+
+class CreditPathway(Base):
+    __tablename__ = "credit_pathways"
+    id = Column(Integer, primary_key=True)
+    program_id = Column(ForeignKey("programs.id"), nullable=False, index=True)
+    position = Column(Integer, nullable=False)
+    institution_id = Column(ForeignKey("institutions.id"), nullable=False)
+    degree = Column(Text)
+    credit = Column(Text)
+    as_of = Column(Text)
+    source_id = Column(ForeignKey(SOURCE_FK))
+    institution = relationship(Institution)
+    source = relationship(Source)
+
+
+class EmployerEndorsement(Base):
+    __tablename__ = "employer_endorsements"
+    id = Column(Integer, primary_key=True)
+    program_id = Column(ForeignKey("programs.id"), nullable=False, index=True)
+    position = Column(Integer, nullable=False)
+    name = Column(Text, nullable=False)
+    relation = Column(Text)
+    as_of = Column(Text)
+    source_id = Column(ForeignKey(SOURCE_FK))
+    source = relationship(Source)
+
+
+class ProgramSource(Base):
+    __tablename__ = "program_sources"
+    __table_args__ = (UniqueConstraint("program_id", "source_id"),)
+    id = Column(Integer, primary_key=True)
+    program_id = Column(ForeignKey("programs.id"), nullable=False, index=True)
+    position = Column(Integer, nullable=False)
+    source_id = Column(ForeignKey(SOURCE_FK), nullable=False)
+    source = relationship(Source)

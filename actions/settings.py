@@ -1,0 +1,76 @@
+"""Configuration, read from the environment in one place.
+
+| variable | default | meaning |
+|---|---|---|
+| DATABASE_URL | sqlite:///<project>/var/catalog.db | the catalog database (SQLAlchemy URL) |
+| TRACKER_STORE_URL | DATABASE_URL if it is not SQLite, else sqlite:///<project>/var/conversations.db | where Rasa keeps conversations |
+| CATALOG_FILE | <project>/catalog/catalog.yaml | the catalog file `make catalog` loads |
+| ACTION_ENDPOINT_URL | http://127.0.0.1:5055/webhook | where the Rasa server calls the action server |
+| RASA_PORT / ACTION_PORT | 5005 / 5055 | ports of the Rasa server and the action server |
+| SUPPORT_URL | https://support.edx.org | where learners reach the learner-support team |
+
+`python -m actions.settings` prints these as shell `export` lines, which is how the Makefile's
+scripts give the Rasa server (whose endpoints.yml reads `${...}` variables) the same defaults.
+"""
+
+import os
+import shlex
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = PROJECT_ROOT / "var"
+
+
+def _env(name: str) -> str:
+    return os.environ.get(name, "").strip()
+
+
+def database_url() -> str:
+    """The catalog database URL; SQLite in the project's var/ folder by default."""
+    return _env("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'catalog.db'}"
+
+
+def tracker_store_url() -> str:
+    """Conversations go to PostgreSQL when the catalog does, else to their own SQLite file."""
+    if _env("TRACKER_STORE_URL"):
+        return _env("TRACKER_STORE_URL")
+    if not database_url().startswith("sqlite"):
+        return database_url()
+    return f"sqlite:///{VAR_DIR / 'conversations.db'}"
+
+
+def catalog_file() -> Path:
+    return Path(_env("CATALOG_FILE") or PROJECT_ROOT / "catalog" / "catalog.yaml")
+
+
+def rasa_port() -> int:
+    return int(_env("RASA_PORT") or 5005)
+
+
+def action_port() -> int:
+    return int(_env("ACTION_PORT") or 5055)
+
+
+def action_endpoint_url() -> str:
+    return _env("ACTION_ENDPOINT_URL") or f"http://127.0.0.1:{action_port()}/webhook"
+
+
+def support_url() -> str:
+    return _env("SUPPORT_URL") or "https://support.edx.org"
+
+
+def as_environment() -> dict:
+    return {
+        "DATABASE_URL": database_url(),
+        "TRACKER_STORE_URL": tracker_store_url(),
+        "CATALOG_FILE": str(catalog_file()),
+        "RASA_PORT": str(rasa_port()),
+        "ACTION_PORT": str(action_port()),
+        "ACTION_ENDPOINT_URL": action_endpoint_url(),
+        "SUPPORT_URL": support_url(),
+    }
+
+
+if __name__ == "__main__":
+    for key, value in as_environment().items():
+        print(f"export {key}={shlex.quote(value)}")
