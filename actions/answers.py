@@ -129,8 +129,7 @@ def _price_line(price: PriceFact) -> str:
         text = f"Per course: {money(price.amount, price.currency)} to {money(price.amount_max, price.currency)}"
     else:
         text = f"Capstone or final exam: {money(price.amount, price.currency)}"
-    note = f" {price.note}" if price.note else ""
-    return f"- {text}{_dated(price.as_of, price.source)}.{note}"
+    return f"- {text}{_dated(price.as_of, price.source)}"
 
 
 def cost_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText]) -> str:
@@ -143,6 +142,9 @@ def cost_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText]) -> str
         )
     lines = [f"What {program.name} costs, from the catalog:"]
     lines += [_price_line(price) for price in program.prices]
+    notes = list(dict.fromkeys(price.note for price in program.prices if price.note))
+    if notes:
+        lines.append("Note: " + " ".join(notes))
     lines.append(f"Prices change; these are as of the dates shown. Today's price is on {where_to_check(program)}")
     return "\n".join(lines)
 

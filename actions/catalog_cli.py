@@ -70,15 +70,15 @@ def _status(url: str) -> int:
     create_schema(engine)
     with session_scope(engine) as session:
         stamp = session.get(CatalogRevision, 1)
+        if stamp is None:
+            print(f"{_safe(url)}: no catalog loaded")
+            return 1
         counts = {
             name: session.execute(select(func.count()).select_from(model)).scalar_one()
             for name, model in (("programs", Program), ("prices", Price), ("credit_pathways", CreditPathway))
         }
-    if stamp is None:
-        print(f"{_safe(url)}: no catalog loaded")
-        return 1
-    print(f"{_safe(url)}: revision {stamp.revision}, loaded {stamp.loaded_at:%Y-%m-%d %H:%M} UTC, "
-          + ", ".join(f"{v} {k}" for k, v in counts.items()))
+        print(f"{_safe(url)}: revision {stamp.revision}, loaded {stamp.loaded_at:%Y-%m-%d %H:%M} UTC, "
+              + ", ".join(f"{v} {k}" for k, v in counts.items()))
     return 0
 
 

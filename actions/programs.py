@@ -13,17 +13,37 @@ Typos are mended first: a word close to a catalog word (difflib ratio >= 0.8) is
 """
 
 import difflib
+import importlib
 import re
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-import spacy
-from spacy.matcher import PhraseMatcher
-from spacy.tokens import Doc
 from sqlalchemy.orm import Session
 
 from actions.catalog import ProgramNames, catalog_revision, program_names
+
+
+def _import_spacy_without_tensorflow():
+    """Import spaCy without letting thinc import TensorFlow (which Rasa installs).
+
+    The tokenizer and PhraseMatcher need none of it; skipping it saves the action server about
+    4 s of start-up and a few hundred MB. A process that already has TensorFlow keeps it.
+    """
+    if "tensorflow" in sys.modules:
+        return importlib.import_module("spacy")
+    sys.modules["tensorflow"] = None  # makes `import tensorflow` raise ImportError
+    try:
+        return importlib.import_module("spacy")
+    finally:
+        if sys.modules.get("tensorflow", 0) is None:
+            del sys.modules["tensorflow"]
+
+
+spacy = _import_spacy_without_tensorflow()
+from spacy.matcher import PhraseMatcher  # noqa: E402
+from spacy.tokens import Doc  # noqa: E402
 
 STRONG, MEDIUM, WEAK = "strong", "medium", "weak"
 

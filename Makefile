@@ -1,0 +1,33 @@
+# The project's vocabulary: run, test, train, bench, shell, lint, catalog.
+.PHONY: run test train bench shell lint catalog setup clean
+
+run:            ## set up, load the catalog, train if needed, start both servers (Ctrl-C stops)
+	scripts/run.sh
+
+test:           ## set up and run every test (lint, unit, PostgreSQL, Rasa data, end-to-end)
+	scripts/test.sh
+
+train:          ## train the model if config, domain or data changed
+	scripts/setup.sh
+	scripts/train.sh
+
+bench:          ## project config vs Rasa's default config, side by side
+	scripts/setup.sh
+	.venv/bin/python -m bench
+
+shell:          ## chat in the terminal (rasa shell)
+	scripts/shell.sh
+
+lint:           ## ruff
+	scripts/setup.sh >/dev/null
+	.venv/bin/ruff check actions tests bench scripts
+
+catalog:        ## validate and load catalog/catalog.yaml into DATABASE_URL
+	scripts/setup.sh >/dev/null
+	.venv/bin/python -m actions.catalog_cli load
+
+setup:          ## create .venv and install everything
+	scripts/setup.sh
+
+clean:          ## remove trained models and local databases (not .venv)
+	rm -rf models var results
