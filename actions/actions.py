@@ -2,7 +2,7 @@
 
 import asyncio
 import functools
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -18,10 +18,10 @@ PENDING_SLOT = "pending_topics"
 class ActionAnswerQuestion(Action):
     """Answers credit/admission/career/cost questions, and a message that only names a program."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer_question"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict]:
         message = tracker.latest_message or {}
         chosen = next(tracker.get_latest_entity_values("program_id"), None)
         turn = functools.partial(
@@ -45,9 +45,9 @@ class ActionAnswerQuestion(Action):
 class ActionOfferSupport(Action):
     """Points the learner to the learner-support team (out of scope, repeated misses, asks for a person)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_offer_support"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict]:
         dispatcher.utter_message(text=answers.offer_support(settings.support_url()))
         return []

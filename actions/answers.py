@@ -122,7 +122,8 @@ def _price_line(price: PriceFact) -> str:
     if price.kind == "total":
         text = f"Total: {money(price.amount, price.currency)}"
     elif price.kind == "total_computed":
-        text = f"Total: about {money(price.amount, price.currency)} (our sum of the per-course fees, not a quoted price)"
+        text = (f"Total: about {money(price.amount, price.currency)} "
+                "(our sum of the per-course fees, not a quoted price)")
     elif price.kind == "per_course":
         text = f"Per course: {money(price.amount, price.currency)}"
     elif price.kind == "per_course_range":

@@ -133,23 +133,30 @@ def program_names(session: Session) -> Tuple[ProgramNames, ...]:
     )
 
 
+def _facts_query():
+    return select(Program).options(
+        selectinload(Program.institution),
+        selectinload(Program.program_page),
+        selectinload(Program.admission_source),
+        selectinload(Program.career_source),
+        selectinload(Program.prices).selectinload(Price.source),
+        selectinload(Program.credit_pathways).selectinload(CreditPathway.institution),
+        selectinload(Program.credit_pathways).selectinload(CreditPathway.source),
+        selectinload(Program.employers).selectinload(EmployerEndorsement.source),
+    )
+
+
 def program_facts(session: Session, program_id: str) -> Optional[ProgramFacts]:
-    program = session.execute(
-        select(Program)
-        .where(Program.id == program_id)
-        .options(
-            selectinload(Program.institution),
-            selectinload(Program.program_page),
-            selectinload(Program.admission_source),
-            selectinload(Program.career_source),
-            selectinload(Program.prices).selectinload(Price.source),
-            selectinload(Program.credit_pathways).selectinload(CreditPathway.institution),
-            selectinload(Program.credit_pathways).selectinload(CreditPathway.source),
-            selectinload(Program.employers).selectinload(EmployerEndorsement.source),
-        )
-    ).scalar_one_or_none()
-    if program is None:
-        return None
+    program = session.execute(_facts_query().where(Program.id == program_id)).scalar_one_or_none()
+    return _to_facts(program) if program else None
+
+
+def all_program_facts(session: Session) -> Dict[str, ProgramFacts]:
+    """Every program's facts, in a fixed number of queries (one per related table)."""
+    return {p.id: _to_facts(p) for p in session.execute(_facts_query()).scalars()}
+
+
+def _to_facts(program: Program) -> ProgramFacts:
     return ProgramFacts(
         id=program.id,
         title=program.title,

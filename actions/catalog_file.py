@@ -175,7 +175,9 @@ def read_catalog(path: Union[str, Path]) -> CatalogFile:
 
 def parse_catalog(raw: object, path: Union[str, Path] = "<catalog>") -> CatalogFile:
     if not isinstance(raw, dict):
-        raise CatalogFileError(path, ["the top level must be a mapping with version, sources, institutions, general_facts, programs"])
+        raise CatalogFileError(
+            path, ["the top level must be a mapping of version, sources, institutions, general_facts, programs"]
+        )
     try:
         catalog = CatalogFile.parse_obj(raw)
     except ValidationError as error:

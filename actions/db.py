@@ -1,7 +1,7 @@
 """Engines and sessions: one engine per database URL, one session per unit of work."""
 
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from actions import settings
 
 
-@lru_cache(maxsize=None)
+@cache
 def engine_for(url: str) -> Engine:
     """A (cached) engine for a database URL; SQLite files get their folder created."""
     parsed = make_url(url)

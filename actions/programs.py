@@ -1,8 +1,8 @@
 """Recognising which catalog program a learner means, with spaCy's tokenizer and PhraseMatcher.
 
 Names come from the database (titles, aliases, course codes, edX orgs, institutions), so a program
-added to the catalog is recognised as soon as it is loaded: `resolver_for(session)` rebuilds the
-matcher when the catalog's revision changes. Three strengths of evidence:
+added to the catalog is recognised as soon as it is loaded (see `catalog_view`). Three strengths
+of evidence:
 
 - strong: a title, an alias, a course code, "MITx SCM" (org + alias);
 - medium: a title word that belongs to one program only ("manufacturing", "hospitality");
@@ -16,13 +16,10 @@ import difflib
 import importlib
 import re
 import sys
-import threading
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-from sqlalchemy.orm import Session
-
-from actions.catalog import ProgramNames, catalog_revision, program_names
+from actions.catalog import ProgramNames
 
 
 def _import_spacy_without_tensorflow():
@@ -207,21 +204,3 @@ def _union(sets: Iterable[Set[str]]) -> Set[str]:
 
 def _weaker_than(strength: str) -> Tuple[str, ...]:
     return {STRONG: (MEDIUM, WEAK), MEDIUM: (WEAK,), WEAK: ()}[strength]
-
-
-_cache_lock = threading.Lock()
-_cache: Dict[str, Tuple[Optional[int], ProgramResolver]] = {}
-
-
-def resolver_for(session: Session) -> ProgramResolver:
-    """The resolver for the catalog as it is now; rebuilt only when the catalog's revision moves."""
-    revision = catalog_revision(session)
-    cache_key = str(session.get_bind().url)
-    with _cache_lock:
-        cached = _cache.get(cache_key)
-        if cached and cached[0] == revision and revision is not None:
-            return cached[1]
-    resolver = ProgramResolver(program_names(session))
-    with _cache_lock:
-        _cache[cache_key] = (revision, resolver)
-    return resolver

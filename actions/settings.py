@@ -3,7 +3,7 @@
 | variable | default | meaning |
 |---|---|---|
 | DATABASE_URL | sqlite:///<project>/var/catalog.db | the catalog database (SQLAlchemy URL) |
-| TRACKER_STORE_URL | DATABASE_URL if it is not SQLite, else sqlite:///<project>/var/conversations.db | where Rasa keeps conversations |
+| TRACKER_STORE_URL | DATABASE_URL if not SQLite, else sqlite:///<project>/var/conversations.db | conversations |
 | CATALOG_FILE | <project>/catalog/catalog.yaml | the catalog file `make catalog` loads |
 | ACTION_ENDPOINT_URL | http://127.0.0.1:5055/webhook | where the Rasa server calls the action server |
 | RASA_PORT / ACTION_PORT | 5005 / 5055 | ports of the Rasa server and the action server |

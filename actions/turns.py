@@ -5,14 +5,14 @@ stay thin and tests can drive a turn with nothing but a database.
 """
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 from sqlalchemy.engine import Engine
 
 from actions import answers
-from actions.catalog import general_facts, program_facts
+from actions.catalog_view import current_view
 from actions.db import session_scope
-from actions.programs import Resolution, resolver_for
+from actions.programs import Resolution
 
 
 @dataclass(frozen=True)
@@ -50,28 +50,26 @@ def answer_turn(
     from earlier in the conversation; several matches ask which one, remembering the question.
     """
     with session_scope(engine) as session:
-        resolver = resolver_for(session)
-        if chosen_program_id:
-            resolution = Resolution((chosen_program_id,), "button")
+        view = current_view(session)
+    if chosen_program_id:
+        resolution = Resolution((chosen_program_id,), "button")
+    else:
+        resolution = view.resolver.resolve(text)
+    if resolution.ambiguous:
+        choices = [(pid, view.resolver.name_of(pid)) for pid in resolution.program_ids]
+        return Reply(
+            (Message(answers.which_program_prompt(), tuple(answers.program_buttons(choices))),),
+            context_program_id,
+            tuple(topics or pending_topics),
+        )
+    program_id = resolution.unique or context_program_id
+    program = view.programs.get(program_id) if program_id else None
+    if not topics:
+        if pending_topics and program is not None:
+            topics = pending_topics
+        elif resolution.unique and program is not None:
+            return Reply((Message(answers.program_chosen(program), tuple(answers.topic_buttons())),), program.id)
         else:
-            resolution = resolver.resolve(text)
-        if resolution.ambiguous:
-            choices = [(pid, resolver.name_of(pid)) for pid in resolution.program_ids]
-            return Reply(
-                (Message(answers.which_program_prompt(), tuple(answers.program_buttons(choices))),),
-                context_program_id,
-                tuple(topics or pending_topics),
-            )
-        program_id = resolution.unique or context_program_id
-        program = program_facts(session, program_id) if program_id else None
-        if not topics:
-            if pending_topics and program is not None:
-                topics = pending_topics
-            elif resolution.unique and program is not None:
-                buttons = tuple(answers.topic_buttons())
-                return Reply((Message(answers.program_chosen(program), buttons),), program.id)
-            else:
-                return Reply((Message(answers.unknown_program()),), context_program_id, tuple(pending_topics))
-        facts = general_facts(session)
-        messages: List[Message] = [Message(answers.answer(topic, program, facts)) for topic in topics]
-        return Reply(tuple(messages), program.id if program else None)
+            return Reply((Message(answers.unknown_program()),), context_program_id, tuple(pending_topics))
+    messages = [Message(answers.answer(topic, program, view.general)) for topic in topics]
+    return Reply(tuple(messages), program.id if program else None)
