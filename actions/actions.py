@@ -36,10 +36,9 @@ class ActionAnswerQuestion(Action):
         reply = await asyncio.get_running_loop().run_in_executor(None, turn)
         for outgoing in reply.messages:
             dispatcher.utter_message(text=outgoing.text, buttons=list(outgoing.buttons))
-        return [
-            SlotSet(PROGRAM_SLOT, reply.program_id),
-            SlotSet(PENDING_SLOT, list(reply.pending_topics) or None),
-        ]
+        # Only changed slots: Rasa validates every returned event against a large JSON schema.
+        wanted = {PROGRAM_SLOT: reply.program_id, PENDING_SLOT: list(reply.pending_topics) or None}
+        return [SlotSet(slot, value) for slot, value in wanted.items() if tracker.get_slot(slot) != value]
 
 
 class ActionOfferSupport(Action):
