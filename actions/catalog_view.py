@@ -9,7 +9,6 @@ import threading
 from dataclasses import dataclass
 from typing import Dict, Optional
 
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from actions.catalog import (
@@ -20,7 +19,6 @@ from actions.catalog import (
     general_facts,
     program_names,
 )
-from actions.db import default_engine
 from actions.programs import ProgramResolver
 
 
@@ -55,10 +53,7 @@ def current_view(session: Session) -> CatalogView:
     return view
 
 
-def forget_views(engine: Optional[Engine] = None) -> None:
+def forget_views() -> None:
     """Drop cached snapshots (tests that recreate a database under the same URL)."""
     with _lock:
-        if engine is None:
-            _views.clear()
-        else:
-            _views.pop(str((engine or default_engine()).url), None)
+        _views.clear()

@@ -1,0 +1,110 @@
+"""The catalog file's validation: every fault named by entry and field, nothing written."""
+
+import pytest
+import yaml
+
+from actions.catalog_cli import main as catalog_cli
+from actions.catalog_file import CatalogFileError, parse_catalog, read_catalog
+from tests.conftest import CATALOG_FILE
+
+
+def test_shipped_catalog_is_valid_and_keeps_the_seed():
+    catalog = read_catalog(CATALOG_FILE)
+    assert len(catalog.programs) == 32
+    assert sum(1 for p in catalog.programs if p.prices) == 9
+    assert sum(1 for p in catalog.programs if p.credit_pathways) == 19
+    assert sum(1 for p in catalog.programs if p.employers) == 2
+    assert all(p.admission.guaranteed is False for p in catalog.programs)
+    scm = next(p for p in catalog.programs if p.id == "mitx-supply-chain-management")
+    assert [(x.kind, x.amount) for x in scm.prices] == [("total", 1350), ("per_course", 150), ("capstone_or_exam", 600)]
+
+
+def _problems(raw):
+    with pytest.raises(CatalogFileError) as caught:
+        parse_catalog(raw, "catalog.yaml")
+    return caught.value.problems
+
+
+def test_missing_field_names_entry_and_field(raw_catalog):
+    del raw_catalog["programs"][2]["title"]
+    problem_id = raw_catalog["programs"][2]["id"]
+    assert f"programs[2] ({problem_id}).title: required field is missing" in _problems(raw_catalog)
+
+
+def test_wrong_type_names_entry_and_field(raw_catalog):
+    raw_catalog["programs"][0]["num_courses"] = "six"
+    assert _problems(raw_catalog) == [
+        "programs[0] (mitx-supply-chain-management).num_courses: value is not a valid integer"
+    ]
+
+
+def test_wrong_type_in_a_nested_list(raw_catalog):
+    raw_catalog["programs"][0]["prices"][0]["amount"] = "a lot"
+    assert _problems(raw_catalog) == [
+        "programs[0] (mitx-supply-chain-management).prices[0].amount: value is not a valid float"
+    ]
+
+
+def test_admission_flag_must_be_a_boolean(raw_catalog):
+    raw_catalog["programs"][1]["admission"]["guaranteed"] = "no"
+    assert "admission.guaranteed: value is not a valid boolean" in _problems(raw_catalog)[0]
+
+
+def test_duplicate_program_id(raw_catalog):
+    raw_catalog["programs"][5]["id"] = raw_catalog["programs"][0]["id"]
+    assert _problems(raw_catalog) == [
+        "programs[5] (mitx-supply-chain-management): duplicate id, already used by programs[0]"
+    ]
+
+
+def test_unknown_institution_reference(raw_catalog):
+    raw_catalog["programs"][3]["institution"] = "hogwarts"
+    program_id = raw_catalog["programs"][3]["id"]
+    assert _problems(raw_catalog) == [f"programs[3] ({program_id}).institution: unknown institution 'hogwarts'"]
+
+
+def test_unknown_source_reference_in_a_fact(raw_catalog):
+    raw_catalog["programs"][0]["credit_pathways"][1]["source"] = "no-such-source"
+    assert _problems(raw_catalog) == [
+        "programs[0] (mitx-supply-chain-management).credit_pathways[1].source: unknown source 'no-such-source'"
+    ]
+
+
+def test_unknown_field_is_refused(raw_catalog):
+    raw_catalog["programs"][0]["prise"] = 100
+    assert _problems(raw_catalog) == ["programs[0] (mitx-supply-chain-management).prise: unknown field"]
+
+
+def test_price_range_needs_its_upper_bound(raw_catalog):
+    dedp = next(p for p in raw_catalog["programs"] if p["id"] == "mitx-data-economics-development-policy")
+    dedp["prices"][0]["amount_max"] = None
+    assert any("prices[0].amount_max: is required when kind is per_course_range" in p for p in _problems(raw_catalog))
+
+
+def test_every_problem_is_reported_at_once(raw_catalog):
+    raw_catalog["programs"][0]["institution"] = "nowhere"
+    raw_catalog["programs"][1]["program_page"] = "nothing"
+    assert len(_problems(raw_catalog)) == 2
+
+
+def test_not_yaml_and_not_a_mapping(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("programs: [unclosed", encoding="utf-8")
+    with pytest.raises(CatalogFileError, match="not valid YAML"):
+        read_catalog(broken)
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- id: x\n", encoding="utf-8")
+    with pytest.raises(CatalogFileError, match="top level must be a mapping"):
+        read_catalog(listing)
+
+
+def test_cli_validate_reports_and_exits_1(tmp_path, raw_catalog, capsys):
+    raw_catalog["programs"][0]["num_courses"] = "six"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(raw_catalog), encoding="utf-8")
+    database = tmp_path / "untouched.db"
+    assert catalog_cli(["validate", str(bad), "--database-url", f"sqlite:///{database}"]) == 1
+    error = capsys.readouterr().err
+    assert "programs[0] (mitx-supply-chain-management).num_courses: value is not a valid integer" in error
+    assert "nothing was written" in error
+    assert not database.exists()
