@@ -1,0 +1,173 @@
+"""End to end: the real action server and Rasa server, talked to through the REST channel."""
+
+import copy
+import statistics
+import uuid
+
+import pytest
+import requests
+import yaml
+from sqlalchemy import create_engine, text
+
+from actions.catalog_file import parse_catalog
+from actions.catalog_loader import export_catalog, load_catalog
+from actions.db import engine_for
+from tests.assistant import PROJECT_ROOT, running_assistant, train_model
+from tests.conftest import PostgresSchema
+
+pytestmark = pytest.mark.e2e
+MIN_HELDOUT_ACCURACY = 0.80
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory):
+    train_model()
+    workdir = tmp_path_factory.mktemp("assistant")
+    with running_assistant(
+        workdir, f"sqlite:///{workdir / 'catalog.db'}", f"sqlite:///{workdir / 'conversations.db'}"
+    ) as running:
+        yield running
+
+
+def new_sender():
+    return f"learner-{uuid.uuid4().hex[:8]}"
+
+
+def test_program_specific_answers_to_the_four_questions(assistant):
+    learner = new_sender()
+    cost = assistant.text(learner, "how much does the MITx Supply Chain Management MicroMasters cost?")
+    assert "Total: $1,350 (as of c. 2016-2018" in cost
+    assert "https://micromasters.mit.edu/scm/frequently-asked-questions/" in cost
+    admission = assistant.text(learner, "and does it guarantee admission to a masters?")
+    assert "Completing MITx Supply Chain Management does not guarantee admission" in admission
+    credit = assistant.text(learner, "can I transfer the credits to another university?")
+    assert "Where MITx Supply Chain Management counts for credit" in credit and "Zaragoza" in credit
+    career = assistant.text(learner, "will it help me get a job?")
+    assert "Walmart" in career and "No MicroMasters guarantees a job" in career
+
+
+def test_general_answers_when_no_program_is_named(assistant):
+    learner = new_sender()
+    cost = assistant.text(learner, "how much does a micromasters usually cost")
+    assert "in general" in cost and "$600-$1,400" in cost
+    credit = assistant.text(learner, "is the credential transferable to any school for credit?")
+    assert "Usually only the offering university grants credit" in credit
+    admission = assistant.text(learner, "if I complete it am I guaranteed admission to a master's?")
+    assert "does not guarantee admission" in admission
+    career = assistant.text(learner, "will this help me get a job in Germany")
+    assert "does not guarantee a job" in career
+
+
+def test_follow_up_switch_and_missing_fact(assistant):
+    learner = new_sender()
+    named = assistant.say(learner, "what about the columbia AI one")
+    assert named[0]["text"].startswith("ColumbiaX Artificial Intelligence")
+    assert [b["payload"] for b in named[0]["buttons"]][-1] == "/ask_cost"
+    missing = assistant.text(learner, "and how much is it?")
+    assert "no price on record for ColumbiaX Artificial Intelligence" in missing
+    assert "won't guess" in missing
+    switched = assistant.text(learner, "how much is the MITx SCM?")
+    assert "$1,350" in switched
+    again = assistant.text(learner, "does it guarantee admission?")
+    assert "MITx Supply Chain Management" in again
+
+
+def test_ambiguous_program_button_round_trip(assistant):
+    learner = new_sender()
+    asked = assistant.say(learner, "how much does the MIT micromasters cost?")
+    assert asked[0]["text"] == "Several programs match. Which one do you mean?"
+    button = next(b for b in asked[0]["buttons"] if b["title"] == "MITx Supply Chain Management")
+    answered = assistant.text(learner, button["payload"])
+    assert "Total: $1,350" in answered
+
+
+def test_out_of_scope_and_repeated_misses_offer_support(assistant):
+    learner = new_sender()
+    assert "https://support.edx.org" in assistant.text(learner, "can you write me a poem about cats")
+    first = assistant.text(learner, "😀😀😀")
+    assert "rephrase" in first
+    second = assistant.text(learner, "🙃🙃")
+    assert "https://support.edx.org" in second
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["", "x" * 10_000, "😀🎓💸", "Combien coûte le programme et est-ce reconnu en France ?",
+     "'; DROP TABLE programs; --", "<img src=x onerror=alert(1)>", "{\"intent\": null}", "/ask_cost{broken"],
+)
+def test_bad_input_gets_a_reply_and_writes_nothing_to_the_catalog(assistant, message):
+    before = export_catalog(engine_for(assistant.database_url))
+    replies = assistant.say(new_sender(), message)
+    assert replies and all(reply.get("text") for reply in replies)
+    assert export_catalog(engine_for(assistant.database_url)) == before
+
+
+def test_malformed_request_is_refused_cleanly(assistant):
+    response = requests.post(f"{assistant.rasa_url}/webhooks/rest/webhook", data=b"{not json", timeout=30,
+                             headers={"Content-Type": "application/json"})
+    assert 400 <= response.status_code < 500
+    assert assistant.text(new_sender(), "hello")  # the server is still answering
+
+
+def test_conversations_are_stored_in_the_sql_tracker_store(assistant):
+    learner = new_sender()
+    assistant.say(learner, "how much does the MITx SCM cost?")
+    engine = create_engine(assistant.tracker_store_url, future=True)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT type_name, data FROM events WHERE sender_id = :s ORDER BY id"), {"s": learner}
+        ).all()
+    engine.dispose()
+    kinds = [row.type_name for row in rows]
+    assert "user" in kinds and "bot" in kinds
+    assert any("how much does the MITx SCM cost?" in row.data for row in rows)
+
+
+def test_a_program_added_to_the_catalog_is_answered_without_restart(assistant):
+    engine = engine_for(assistant.database_url)
+    original = export_catalog(engine)
+    extended = copy.deepcopy(original)
+    new_program = copy.deepcopy(next(p for p in extended["programs"] if p["id"] == "mitx-finance"))
+    new_program.update(id="mitx-quantum-widgets", title="Quantum Widgets", aliases=["QW"], course_codes=["QW1x"])
+    new_program["prices"] = [{"kind": "total", "amount": 777, "amount_max": None, "currency": "USD",
+                              "as_of": "2026-11", "note": None, "source": None}]
+    extended["programs"].append(new_program)
+    try:
+        load_catalog(engine, parse_catalog(extended))
+        reply = assistant.text(new_sender(), "how much does the Quantum Widgets micromasters cost?")
+        assert "What MITx Quantum Widgets costs" in reply and "$777" in reply
+    finally:
+        load_catalog(engine, parse_catalog(original))
+
+
+def test_heldout_intent_accuracy(assistant):
+    heldout = yaml.safe_load((PROJECT_ROOT / "tests" / "nlu_heldout.yml").read_text(encoding="utf-8"))
+    results = []
+    for block in heldout["nlu"]:
+        for line in block["examples"].splitlines():
+            example = line.strip()[2:].strip()
+            if example:
+                parsed = requests.post(f"{assistant.rasa_url}/model/parse", json={"text": example}, timeout=30).json()
+                results.append(parsed["intent"]["name"] == block["intent"])
+    accuracy = statistics.mean(results)
+    print(f"held-out intent accuracy: {accuracy:.3f} on {len(results)} examples")
+    assert len(results) >= 200
+    assert accuracy >= MIN_HELDOUT_ACCURACY
+
+
+@pytest.mark.postgres
+def test_postgresql_catalog_and_conversations(tmp_path):
+    train_model()
+    schema = PostgresSchema()
+    try:
+        with running_assistant(tmp_path, schema.url, schema.url) as running:
+            learner = new_sender()
+            assert "$1,350" in running.text(learner, "how much does the MITx SCM cost?")
+            assert "does not guarantee admission" in running.text(learner, "and is admission guaranteed?")
+            with schema.admin.connect() as connection:
+                stored = connection.execute(
+                    text(f'SELECT count(*) FROM "{schema.name}".events WHERE sender_id = :s'), {"s": learner}
+                ).scalar_one()
+            assert stored >= 6
+    finally:
+        schema.drop()
