@@ -1,0 +1,262 @@
+"""Benchmark the project's config against Rasa's default config, in one run, on the same data.
+
+Steps: load the catalog into a fresh SQLite file in a temp dir; start one action server on it (shared);
+then for each config: train it (cold: own training cache), serve it with its own tracker store, score
+the held-out NLU set over /model/parse, time a scripted REST conversation, read the server's peak RSS
+and stop it. The report goes to stdout and bench/results/latest.md; progress goes to stderr.
+Exit code: 0 when the benchmark ran (whether or not the targets hold), 1 on failure, 130 on Ctrl-C.
+"""
+
+import argparse
+import atexit
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from bench.measure import WARMUP_MESSAGES, held_out_scores, read_nlu_examples, rest_latency
+from bench.report import ConfigResult, render
+from bench.servers import BenchError, Processes, free_port, http_ok, parse_answers, peak_rss_mb, wait_until
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = BENCH_DIR.parent
+VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
+RASA = str(VENV_BIN / "rasa")
+HELD_OUT = PROJECT_ROOT / "tests" / "nlu_heldout.yml"
+RESULTS = BENCH_DIR / "results" / "latest.md"
+PROGRESS_EVERY_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    label: str
+    path: Path
+
+
+CONFIGS = {
+    "project": Config("project", "project", PROJECT_ROOT / "config.yml"),
+    "default": Config("default", "rasa default", BENCH_DIR / "default_config.yml"),
+}
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def environment(**extra: str) -> dict:
+    env = dict(os.environ)
+    env["RASA_TELEMETRY_ENABLED"] = "false"
+    env.update(extra)
+    return env
+
+
+class Bench:
+    """One benchmark run: its temp dir, the processes it started and the shared action server."""
+
+    def __init__(self, work: Path, processes: Processes, latency_messages: int):
+        self.work = work
+        self.processes = processes
+        self.latency_messages = latency_messages
+        self.held_out = read_nlu_examples(HELD_OUT)
+        self.action_url = ""
+
+    def load_catalog(self) -> str:
+        url = f"sqlite:///{self.work / 'catalog.db'}"
+        say(f"loading the catalog into {url}...")
+        done = subprocess.run(
+            [str(VENV_BIN / "python"), "-m", "actions.catalog_cli", "load", "--database-url", url],
+            cwd=PROJECT_ROOT, env=environment(DATABASE_URL=url), capture_output=True, text=True,
+        )
+        if done.returncode != 0:
+            raise BenchError(f"loading the catalog failed (exit {done.returncode}):\n{done.stdout}{done.stderr}")
+        say(f"  {done.stdout.strip()}")
+        return url
+
+    def start_action_server(self, database_url: str) -> subprocess.Popen:
+        port = free_port()
+        log = self.work / "actions.log"
+        say(f"starting the action server on port {port} (log: {log})...")
+        process = self.processes.start(
+            [RASA, "run", "actions", "--port", str(port)], env=environment(DATABASE_URL=database_url), log=log,
+            cwd=PROJECT_ROOT,
+        )
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/health"), process, what="the action server", log=log)
+        self.action_url = f"http://127.0.0.1:{port}/webhook"
+        return process
+
+    def train(self, config: Config) -> tuple[Path, float]:
+        """Train from a copy of the config, with an empty training cache, and return the model and seconds.
+
+        The copy matters: `rasa train` writes auto-configured sections back into a config file that leaves
+        the pipeline or the policies empty, as Rasa's default config does.
+        """
+        config_copy = self.work / f"config-{config.name}.yml"
+        shutil.copyfile(config.path, config_copy)
+        models = self.work / "models"
+        log = self.work / f"train-{config.name}.log"
+        say(f"training {config.label} config... (log: {log})")
+        start = time.perf_counter()
+        process = self.processes.start(
+            [RASA, "train", "--config", str(config_copy), "--domain", "domain.yml", "--data", "data",
+             "--out", str(models), "--fixed-model-name", config.name],
+            env=environment(RASA_CACHE_DIRECTORY=str(self.work / f"cache-{config.name}")), log=log, cwd=PROJECT_ROOT,
+        )
+        next_note = PROGRESS_EVERY_SECONDS
+        while process.poll() is None:
+            time.sleep(0.2)
+            if time.perf_counter() - start >= next_note:
+                say(f"  still training {config.label} config ({next_note} s)")
+                next_note += PROGRESS_EVERY_SECONDS
+        seconds = time.perf_counter() - start
+        self.processes.stop(process)
+        model = models / f"{config.name}.tar.gz"
+        if process.returncode != 0 or not model.exists():
+            raise BenchError(f"training the {config.label} config failed (exit {process.returncode})", log)
+        say(f"  trained in {seconds:.1f} s")
+        return model, seconds
+
+    def run_config(self, config: Config) -> ConfigResult:
+        model, training_seconds = self.train(config)
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        log = self.work / f"rasa-{config.name}.log"
+        env = environment(
+            ACTION_ENDPOINT_URL=self.action_url,
+            TRACKER_STORE_URL=f"sqlite:///{self.work / f'conversations-{config.name}.db'}",
+        )
+        say(f"starting the Rasa server ({config.label}) on port {port} (log: {log})...")
+        start = time.perf_counter()
+        server = self.processes.start(
+            [RASA, "run", "--model", str(model), "--enable-api", "--port", str(port),
+             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
+            env=env, log=log, cwd=PROJECT_ROOT,
+        )
+        try:
+            wait_until(
+                lambda: http_ok(f"{base_url}/status") and parse_answers(base_url),
+                server, what=f"the Rasa server ({config.label})", log=log,
+            )
+            startup_seconds = time.perf_counter() - start
+            say(f"  ready in {startup_seconds:.1f} s")
+            with requests.Session() as session:
+                say(f"  held-out set: parsing {len(self.held_out)} examples...")
+                held_out = held_out_scores(session, base_url, self.held_out)
+                say(f"  accuracy {held_out.accuracy:.3f}, macro-F1 {held_out.macro_f1:.3f}, "
+                    f"{held_out.fallbacks} nlu_fallback")
+                say(f"  latency: {WARMUP_MESSAGES} warm-up + {self.latency_messages} timed REST messages...")
+                latency = rest_latency(session, base_url, self.latency_messages)
+                say(f"  p50 {latency.p50_ms:.1f} ms, p95 {latency.p95_ms:.1f} ms, "
+                    f"{latency.empty_replies} replies without text; sample reply: {latency.sample[:100]!r}")
+            rss = peak_rss_mb(server.pid)
+            say(f"  peak RSS {rss:.0f} MB")
+        except requests.RequestException as error:
+            raise BenchError(f"the Rasa server ({config.label}) failed a request: {error}", log) from error
+        finally:
+            say(f"  stopping the Rasa server ({config.label})")
+            self.processes.stop(server)
+        return ConfigResult(
+            label=config.label,
+            training_seconds=training_seconds,
+            startup_seconds=startup_seconds,
+            accuracy=held_out.accuracy,
+            macro_f1=held_out.macro_f1,
+            fallbacks=held_out.fallbacks,
+            p50_ms=latency.p50_ms,
+            p95_ms=latency.p95_ms,
+            empty_replies=latency.empty_replies,
+            peak_rss_mb=rss,
+        )
+
+    def run(self, only: str | None) -> str:
+        action_server = self.start_action_server(self.load_catalog())
+        results = {name: self.run_config(config) for name, config in CONFIGS.items() if only in (None, name)}
+        action_rss = peak_rss_mb(action_server.pid)
+        say("stopping the action server")
+        self.processes.stop(action_server)
+        training = [pair for path in sorted((PROJECT_ROOT / "data").rglob("*.yml")) for pair in read_nlu_examples(path)]
+        return render(
+            results.get("project"),
+            results.get("default"),
+            training_examples=len(training),
+            held_out_examples=len(self.held_out),
+            latency_messages=self.latency_messages,
+            warmup_messages=WARMUP_MESSAGES,
+            action_server_rss_mb=action_rss,
+        )
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--latency-messages", type=_positive, default=300, metavar="N",
+                        help="timed REST messages per config (default: 300)")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (models, logs, databases)")
+    parser.add_argument("--only", choices=sorted(CONFIGS), help="run one config only (a quick run)")
+    return parser.parse_args(argv)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _stop_on_sigterm(_signum, _frame) -> None:
+    """SIGTERM ends the run like Ctrl-C does, through the `finally` that stops the servers."""
+    raise KeyboardInterrupt
+
+
+def _log_tail(log: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    processes = Processes()
+    atexit.register(processes.stop_all)
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+    say(f"work dir: {work}")
+    try:
+        text = Bench(work, processes, args.latency_messages).run(args.only)
+    except BenchError as error:
+        say(f"error: {error}")
+        if error.log:
+            say(f"--- last lines of {error.log} ---\n{_log_tail(error.log)}")
+        return 1
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130
+    except Exception:
+        traceback.print_exc()
+        return 1
+    finally:
+        # A second Ctrl-C must not cut the clean-up short; each stop takes at most STOP_GRACE_SECONDS.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        processes.stop_all()
+        if args.keep:
+            say(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    print(text, end="")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text, encoding="utf-8")
+    say(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
