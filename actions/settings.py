@@ -8,6 +8,7 @@
 | ACTION_ENDPOINT_URL | http://127.0.0.1:5055/webhook | where the Rasa server calls the action server |
 | RASA_PORT / ACTION_PORT | 5005 / 5055 | ports of the Rasa server and the action server |
 | SUPPORT_URL | https://support.edx.org | where learners reach the learner-support team |
+| RASA_TELEMETRY_ENABLED | false | Rasa's usage telemetry (this machine has no internet) |
 
 `python -m actions.settings` prints these as shell `export` lines, which is how the Makefile's
 scripts give the Rasa server (whose endpoints.yml reads `${...}` variables) the same defaults.
@@ -68,6 +69,7 @@ def as_environment() -> dict:
         "ACTION_PORT": str(action_port()),
         "ACTION_ENDPOINT_URL": action_endpoint_url(),
         "SUPPORT_URL": support_url(),
+        "RASA_TELEMETRY_ENABLED": _env("RASA_TELEMETRY_ENABLED") or "false",
     }
 
 

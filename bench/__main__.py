@@ -67,6 +67,7 @@ class Bench:
         self.processes = processes
         self.latency_messages = latency_messages
         self.held_out = read_nlu_examples(HELD_OUT)
+        self.action_server: subprocess.Popen | None = None
         self.action_url = ""
 
     def load_catalog(self) -> str:
@@ -90,8 +91,17 @@ class Bench:
             cwd=PROJECT_ROOT,
         )
         wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/health"), process, what="the action server", log=log)
+        self.action_server = process
         self.action_url = f"http://127.0.0.1:{port}/webhook"
         return process
+
+    def check_action_server(self) -> None:
+        """Fail if the shared action server is gone: every later reply would be a fast, empty error."""
+        if self.action_server is not None and self.action_server.poll() is not None:
+            raise BenchError(
+                f"the action server exited (code {self.action_server.returncode}) during the run",
+                self.work / "actions.log",
+            )
 
     def train(self, config: Config) -> tuple[Path, float]:
         """Train from a copy of the config, with an empty training cache, and return the model and seconds.
@@ -125,7 +135,9 @@ class Bench:
         return model, seconds
 
     def run_config(self, config: Config) -> ConfigResult:
+        self.check_action_server()
         model, training_seconds = self.train(config)
+        self.check_action_server()
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         log = self.work / f"rasa-{config.name}.log"
@@ -154,6 +166,7 @@ class Bench:
                     f"{held_out.fallbacks} nlu_fallback")
                 say(f"  latency: {WARMUP_MESSAGES} warm-up + {self.latency_messages} timed REST messages...")
                 latency = rest_latency(session, base_url, self.latency_messages)
+                self.check_action_server()
                 say(f"  p50 {latency.p50_ms:.1f} ms, p95 {latency.p95_ms:.1f} ms, "
                     f"{latency.empty_replies} replies without text; sample reply: {latency.sample[:100]!r}")
             rss = peak_rss_mb(server.pid)

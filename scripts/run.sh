@@ -27,7 +27,8 @@ echo "==> starting the Rasa server on port $RASA_PORT (log: var/rasa.log)"
   --credentials credentials.yml --endpoints endpoints.yml --cors "*" >var/rasa.log 2>&1 &
 pids+=($!)
 
-.venv/bin/python scripts/wait_ready.py "http://127.0.0.1:$ACTION_PORT/health" "http://127.0.0.1:$RASA_PORT/status" \
+.venv/bin/python scripts/wait_ready.py --pid "${pids[0]}" --pid "${pids[1]}" \
+  "http://127.0.0.1:$ACTION_PORT/health" "http://127.0.0.1:$RASA_PORT/status" \
   || { echo "error: a server did not start; see var/actions.log and var/rasa.log" >&2; exit 1; }
 cat <<MSG
 

@@ -37,4 +37,4 @@ echo "==> installing rasa 3.6.21 and rasa-sdk 3.6.2"
 echo "==> installing test and lint tools"
 .venv/bin/python -m pip install -c requirements/constraints.txt -r requirements/dev.txt
 echo "$wanted" > "$stamp_file"
-echo "==> environment ready: $(.venv/bin/rasa --version 2>/dev/null | grep -m1 'Rasa Version' || echo rasa installed)"
+echo "==> environment ready"

@@ -13,7 +13,7 @@ if ! curl -sf "http://127.0.0.1:$ACTION_PORT/health" >/dev/null 2>&1; then
   .venv/bin/rasa run actions --port "$ACTION_PORT" >var/actions-shell.log 2>&1 &
   started=$!
   trap 'kill $started 2>/dev/null || true' EXIT
-  .venv/bin/python scripts/wait_ready.py "http://127.0.0.1:$ACTION_PORT/health"
+  .venv/bin/python scripts/wait_ready.py --pid "$started" "http://127.0.0.1:$ACTION_PORT/health"
 fi
 # A port of its own, so that it runs beside `make run`.
 .venv/bin/rasa shell --model models/micromasters.tar.gz --endpoints endpoints.yml --port "$((RASA_PORT + 1))"
