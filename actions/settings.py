@@ -8,6 +8,8 @@
 | ACTION_ENDPOINT_URL | http://127.0.0.1:5055/webhook | where the Rasa server calls the action server |
 | RASA_PORT / ACTION_PORT | 5005 / 5055 | ports of the Rasa server and the action server |
 | SUPPORT_URL | https://support.edx.org | where learners reach the learner-support team |
+| WEB_PORT | 8080 | the demo page with the chat widget |
+| WEBCHAT_ALLOWED_ORIGINS | http://127.0.0.1:$WEB_PORT,http://localhost:$WEB_PORT | web origins allowed on socket.io |
 | RASA_TELEMETRY_ENABLED | false | Rasa's usage telemetry (this machine has no internet) |
 
 `python -m actions.settings` prints these as shell `export` lines, which is how the Makefile's
@@ -56,6 +58,15 @@ def action_endpoint_url() -> str:
     return _env("ACTION_ENDPOINT_URL") or f"http://127.0.0.1:{action_port()}/webhook"
 
 
+def web_port() -> int:
+    return int(_env("WEB_PORT") or 8080)
+
+
+def webchat_allowed_origins() -> str:
+    port = web_port()
+    return _env("WEBCHAT_ALLOWED_ORIGINS") or f"http://127.0.0.1:{port},http://localhost:{port}"
+
+
 def support_url() -> str:
     return _env("SUPPORT_URL") or "https://support.edx.org"
 
@@ -69,6 +80,8 @@ def as_environment() -> dict:
         "ACTION_PORT": str(action_port()),
         "ACTION_ENDPOINT_URL": action_endpoint_url(),
         "SUPPORT_URL": support_url(),
+        "WEB_PORT": str(web_port()),
+        "WEBCHAT_ALLOWED_ORIGINS": webchat_allowed_origins(),
         "RASA_TELEMETRY_ENABLED": _env("RASA_TELEMETRY_ENABLED") or "false",
     }
 

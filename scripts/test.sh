@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 echo "==> lint (ruff)"
-.venv/bin/ruff check actions tests bench scripts
+.venv/bin/ruff check actions channels tests bench scripts
 scripts/train.sh
 echo "==> tests"
 exec .venv/bin/python -m pytest "$@"

@@ -10,6 +10,7 @@ from typing import Dict, Iterator, List
 
 import requests
 
+from actions import settings
 from bench.servers import Processes, free_port, http_ok, parse_answers, wait_until
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +49,7 @@ def running_assistant(workdir: Path, database_url: str, tracker_store_url: str) 
     rasa_port, action_port = free_port(), free_port()
     env = {
         **os.environ,
+        **settings.as_environment(),
         "DATABASE_URL": database_url,
         "TRACKER_STORE_URL": tracker_store_url,
         "ACTION_PORT": str(action_port),

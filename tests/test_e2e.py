@@ -171,3 +171,44 @@ def test_postgresql_catalog_and_conversations(tmp_path):
             assert stored >= 6
     finally:
         schema.drop()
+
+
+async def socketio_exchange(url, message, origin=None):
+    """One learner turn over the socket.io channel, the way the web widget talks."""
+    import asyncio
+
+    import socketio
+
+    client = socketio.AsyncClient(reconnection=False)
+    replies = asyncio.Queue()
+    confirmed = asyncio.Event()
+    client.on("bot_uttered", replies.put_nowait)
+    client.on("session_confirm", lambda _session: confirmed.set())
+    # Long-polling: engine.io's websocket upgrade does not work on the Sanic 21 that Rasa 3.6 pins.
+    await client.connect(url, headers={"Origin": origin} if origin else {}, transports=["polling"],
+                         socketio_path="/socket.io")
+    try:
+        session_id = uuid.uuid4().hex
+        await client.emit("session_request", {"session_id": session_id})
+        await asyncio.wait_for(confirmed.wait(), 30)
+        await client.emit("user_uttered", {"message": message, "session_id": session_id})
+        return await asyncio.wait_for(replies.get(), 30)
+    finally:
+        await client.disconnect()
+
+
+def test_socketio_channel_answers_the_allowed_origin(assistant):
+    import asyncio
+
+    reply = asyncio.run(socketio_exchange(assistant.rasa_url, "how much does the MITx SCM cost?",
+                                          origin="http://127.0.0.1:8080"))
+    assert "Total: $1,350" in reply["text"]
+
+
+def test_socketio_channel_refuses_other_origins(assistant):
+    import asyncio
+
+    import socketio
+
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        asyncio.run(socketio_exchange(assistant.rasa_url, "hello", origin="https://evil.example"))
