@@ -2,17 +2,23 @@
 
 import asyncio
 import functools
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import answers, settings
-from actions.turns import answer_turn, topics_of_intent
+from actions import answers, handoffs, settings, support_desk
+from actions.turns import answer_turn, program_name, topics_of_intent
 
 PROGRAM_SLOT = "program"
 PENDING_SLOT = "pending_topics"
+WEB_CHANNEL = "socketio"
+
+
+async def off_the_loop(function, *args, **kwargs):
+    """Blocking work (database, Slack) runs in a thread, not on the action server's event loop."""
+    return await asyncio.get_running_loop().run_in_executor(None, functools.partial(function, *args, **kwargs))
 
 
 class ActionAnswerQuestion(Action):
@@ -23,17 +29,14 @@ class ActionAnswerQuestion(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict]:
         message = tracker.latest_message or {}
-        chosen = next(tracker.get_latest_entity_values("program_id"), None)
-        turn = functools.partial(
+        reply = await off_the_loop(
             answer_turn,
             text=message.get("text") or "",
             topics=topics_of_intent((message.get("intent") or {}).get("name")),
             context_program_id=tracker.get_slot(PROGRAM_SLOT),
-            chosen_program_id=chosen,
+            chosen_program_id=next(tracker.get_latest_entity_values("program_id"), None),
             pending_topics=tracker.get_slot(PENDING_SLOT) or (),
         )
-        # The database work is blocking; keep it off the action server's event loop.
-        reply = await asyncio.get_running_loop().run_in_executor(None, turn)
         for outgoing in reply.messages:
             dispatcher.utter_message(text=outgoing.text, buttons=list(outgoing.buttons))
         # Only changed slots: Rasa validates every returned event against a large JSON schema.
@@ -41,12 +44,49 @@ class ActionAnswerQuestion(Action):
         return [SlotSet(slot, value) for slot, value in wanted.items() if tracker.get_slot(slot) != value]
 
 
+def conversation_turns(tracker: Tracker) -> List[Tuple[str, str]]:
+    turns = []
+    for event in tracker.events:
+        if event.get("event") == "user" and event.get("text"):
+            turns.append(("learner", event["text"]))
+        elif event.get("event") == "bot" and event.get("text"):
+            turns.append(("assistant", event["text"]))
+    return turns
+
+
+def question_for_staff(tracker: Tracker) -> str:
+    """The learner's last real question: skip "I want a person" to the message before it."""
+    user_events = [e for e in tracker.events if e.get("event") == "user" and e.get("text")]
+    for event in reversed(user_events):
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent not in ("request_human", "greet", "thank"):
+            return event["text"]
+    return user_events[-1]["text"] if user_events else "(no question)"
+
+
+def start_handoff(sender_id: str, question: str, program_id: Optional[str], turns) -> bool:
+    handoff = handoffs.open_handoff(sender_id, question, program_name(program_id),
+                                    support_desk.transcript(turns))
+    return handoff.status == handoffs.OPEN or support_desk.post_handoff(handoff)
+
+
 class ActionOfferSupport(Action):
-    """Points the learner to the learner-support team (out of scope, repeated misses, asks for a person)."""
+    """When the assistant cannot help (out of scope, two misses, asks for a person).
+
+    A learner on the website with Slack configured is handed off to the support team: the question
+    goes to the support channel and the conversation pauses until staff hand it back. Elsewhere the
+    learner gets the support team's contact.
+    """
 
     def name(self) -> str:
         return "action_offer_support"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict]:
-        dispatcher.utter_message(text=answers.offer_support(settings.support_url()))
-        return []
+        if not settings.handoff_enabled() or tracker.get_latest_input_channel() != WEB_CHANNEL:
+            dispatcher.utter_message(text=answers.offer_support(settings.support_url()))
+            return []
+        posted = await off_the_loop(start_handoff, tracker.sender_id, question_for_staff(tracker),
+                                    tracker.get_slot(PROGRAM_SLOT), conversation_turns(tracker))
+        dispatcher.utter_message(text=answers.handoff_started() if posted
+                                 else answers.handoff_delayed(settings.support_url()))
+        return [ConversationPaused()]

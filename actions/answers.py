@@ -198,3 +198,21 @@ def offer_support(support_url: str) -> str:
         "I can only answer questions about MicroMasters credit, admission, careers and cost. "
         f"For anything else, the edX learner-support team can help: {support_url}"
     )
+
+
+def handoff_started() -> str:
+    return (
+        "I've asked the learner-support team to help; a person will answer you here in this chat. "
+        "Anything you write now goes to them."
+    )
+
+
+def handoff_delayed(support_url: str) -> str:
+    return (
+        "I couldn't reach the learner-support team just now. I've kept your question and will pass it "
+        f"on as soon as I can; you can also contact them directly: {support_url}"
+    )
+
+
+def handoff_closed() -> str:
+    return "The support team has handed you back to me. Ask me about credit, admission, jobs or cost any time."

@@ -11,6 +11,14 @@
 | WEB_PORT | 8080 | the demo page with the chat widget |
 | WEBCHAT_ALLOWED_ORIGINS | http://127.0.0.1:$WEB_PORT,http://localhost:$WEB_PORT | web origins allowed on socket.io |
 | RASA_TELEMETRY_ENABLED | false | Rasa's usage telemetry (this machine has no internet) |
+| SLACK_BOT_TOKEN | (none) | the Slack app's bot token (xoxb-...); without it there is no Slack and no handoff |
+| SLACK_SIGNING_SECRET | (none) | verifies every request from Slack |
+| SLACK_SUPPORT_CHANNEL | (none) | channel id where handoffs are posted (C...) |
+| SLACK_API_URL | https://slack.com/api/ | Slack's Web API (tests point it at a local stand-in) |
+| SLACK_RETRY_SECONDS | 30 | how often handoffs Slack refused are posted again |
+
+Secrets (the Slack token and signing secret) come only from the environment or a `.env` file that
+git ignores; `scripts/run.sh` reads `.env` if present.
 
 `python -m actions.settings` prints these as shell `export` lines, which is how the Makefile's
 scripts give the Rasa server (whose endpoints.yml reads `${...}` variables) the same defaults.
@@ -69,6 +77,32 @@ def webchat_allowed_origins() -> str:
 
 def support_url() -> str:
     return _env("SUPPORT_URL") or "https://support.edx.org"
+
+
+def slack_bot_token() -> str:
+    return _env("SLACK_BOT_TOKEN")
+
+
+def slack_signing_secret() -> str:
+    return _env("SLACK_SIGNING_SECRET")
+
+
+def slack_support_channel() -> str:
+    return _env("SLACK_SUPPORT_CHANNEL")
+
+
+def slack_api_url() -> str:
+    url = _env("SLACK_API_URL") or "https://slack.com/api/"
+    return url if url.endswith("/") else url + "/"
+
+
+def slack_retry_seconds() -> float:
+    return float(_env("SLACK_RETRY_SECONDS") or 30)
+
+
+def handoff_enabled() -> bool:
+    """Handoff needs a bot token and a support channel; without them the assistant runs as before."""
+    return bool(slack_bot_token() and slack_support_channel())
 
 
 def as_environment() -> dict:

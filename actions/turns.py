@@ -73,3 +73,12 @@ def answer_turn(
             return Reply((Message(answers.unknown_program()),), context_program_id, tuple(pending_topics))
     messages = [Message(answers.answer(topic, program, view.general)) for topic in topics]
     return Reply(tuple(messages), program.id if program else None)
+
+
+def program_name(program_id: Optional[str], engine: Optional[Engine] = None) -> Optional[str]:
+    """"MITx Supply Chain Management" for an id in the catalog, else None."""
+    if not program_id:
+        return None
+    with session_scope(engine) as session:
+        program = current_view(session).programs.get(program_id)
+    return program.name if program else None

@@ -212,3 +212,10 @@ def test_socketio_channel_refuses_other_origins(assistant):
 
     with pytest.raises(socketio.exceptions.ConnectionError):
         asyncio.run(socketio_exchange(assistant.rasa_url, "hello", origin="https://evil.example"))
+
+
+def test_without_slack_settings_the_slack_endpoint_is_off_and_support_is_offered(assistant):
+    response = requests.post(f"{assistant.rasa_url}/webhooks/slack/webhook", json={"type": "url_verification"},
+                             timeout=30)
+    assert response.status_code == 503
+    assert "https://support.edx.org" in assistant.text(new_sender(), "I want to talk to a real person")
