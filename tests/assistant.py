@@ -44,7 +44,8 @@ class Assistant:
 
 
 @contextmanager
-def running_assistant(workdir: Path, database_url: str, tracker_store_url: str) -> Iterator[Assistant]:
+def running_assistant(workdir: Path, database_url: str, tracker_store_url: str,
+                      extra_env: dict | None = None) -> Iterator[Assistant]:
     """Load the catalog into `database_url`, then start both servers; stop them afterwards."""
     rasa_port, action_port = free_port(), free_port()
     env = {
@@ -55,6 +56,7 @@ def running_assistant(workdir: Path, database_url: str, tracker_store_url: str) 
         "ACTION_PORT": str(action_port),
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
         "RASA_TELEMETRY_ENABLED": "false",
+        **(extra_env or {}),
     }
     subprocess.run([str(VENV_BIN / "python"), "-m", "actions.catalog_cli", "load"], env=env, cwd=PROJECT_ROOT,
                    check=True, stdout=subprocess.DEVNULL)
