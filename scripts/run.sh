@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+if [ -f .env ]; then set -a; . ./.env; set +a; fi   # secrets (Slack) stay out of git
 eval "$(.venv/bin/python -m actions.settings)"
 echo "==> loading the catalog ($CATALOG_FILE)"
 .venv/bin/python -m actions.catalog_cli load

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
+if [ -f .env ]; then set -a; . ./.env; set +a; fi
 eval "$(.venv/bin/python -m actions.settings)"
 scripts/train.sh
 started=""
