@@ -76,7 +76,7 @@ def credit_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText]) -> s
         credit = f": {pathway.credit}" if pathway.credit else ""
         lines.append(f"- {pathway.institution}{degree}{credit}{_dated(pathway.as_of, pathway.source)}")
     lines.append(
-        "Credit applies only if you are admitted to that school's program. "
+        "\nCredit applies only if you are admitted to that school's program. "
         f"Pathways change; check the current list on {where_to_check(program)}"
     )
     return "\n".join(lines)
@@ -113,7 +113,7 @@ def career_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText]) -> s
             lines.append(f"- {employer.name}{relation}{_dated(employer.as_of, employer.source)}")
     if not lines:
         lines.append(f"The catalog has no career outcomes or endorsing employers on record for {program.name}.")
-    lines.append(f"No MicroMasters guarantees a job. In general: {general_line(facts, 'career')}")
+    lines.append(f"\nNo MicroMasters guarantees a job. In general: {general_line(facts, 'career')}")
     lines.append(f"More on {where_to_check(program)}")
     return "\n".join(lines)
 
@@ -145,8 +145,8 @@ def cost_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText]) -> str
     lines += [_price_line(price) for price in program.prices]
     notes = list(dict.fromkeys(price.note for price in program.prices if price.note))
     if notes:
-        lines.append("Note: " + " ".join(notes))
-    lines.append(f"Prices change; these are as of the dates shown. Today's price is on {where_to_check(program)}")
+        lines.append("\nNote: " + " ".join(notes))
+    lines.append(f"\nPrices change; these are as of the dates shown. Today's price is on {where_to_check(program)}")
     return "\n".join(lines)
 
 

@@ -1,9 +1,10 @@
 """Benchmark the project's config against Rasa's default config, in one run, on the same data.
 
-Steps: load the catalog into a fresh SQLite file in a temp dir; start one action server on it (shared);
-then for each config: train it (cold: own training cache), serve it with its own tracker store, score
-the held-out NLU set over /model/parse, time a scripted REST conversation, read the server's peak RSS
-and stop it. The report goes to stdout and bench/results/latest.md; progress goes to stderr.
+Steps: snapshot the configs, domain, data, credentials and endpoints into a temp dir; load the catalog
+into a fresh SQLite file there; start one action server on it (shared); then for each config: train it
+on the snapshot (cold: own training cache), serve it with its own tracker store, score the held-out NLU
+set over /model/parse, time a scripted REST conversation, read the server's peak RSS and stop it.
+The report goes to stdout and bench/results/latest.md; progress goes to stderr.
 Exit code: 0 when the benchmark ran (whether or not the targets hold), 1 on failure, 130 on Ctrl-C.
 """
 
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import requests
 
+from actions import settings
 from bench.measure import WARMUP_MESSAGES, held_out_scores, read_nlu_examples, rest_latency
 from bench.report import ConfigResult, render
 from bench.servers import BenchError, Processes, free_port, http_ok, parse_answers, peak_rss_mb, wait_until
@@ -53,7 +55,13 @@ def say(message: str) -> None:
 
 
 def environment(**extra: str) -> dict:
+    """The environment for a subprocess: ours, the project's documented defaults, then `extra`.
+
+    The defaults are what `python -m actions.settings` prints for the Makefile's scripts; credentials.yml
+    and endpoints.yml read some of them as `${...}` and Rasa refuses to start when one is unset.
+    """
     env = dict(os.environ)
+    env.update(settings.as_environment())
     env["RASA_TELEMETRY_ENABLED"] = "false"
     env.update(extra)
     return env
@@ -67,8 +75,23 @@ class Bench:
         self.processes = processes
         self.latency_messages = latency_messages
         self.held_out = read_nlu_examples(HELD_OUT)
+        self.snapshot = work / "project"
         self.action_server: subprocess.Popen | None = None
         self.action_url = ""
+
+    def take_snapshot(self) -> None:
+        """Copy the configs, domain, data, credentials and endpoints into the temp dir, once.
+
+        Both configs then train and serve on the same files even if someone edits the repo during the run
+        (which takes minutes), and `rasa train` cannot write into a repo file: it writes auto-configured
+        sections back into a config that leaves the pipeline or the policies empty, as Rasa's default does.
+        """
+        self.snapshot.mkdir()
+        shutil.copytree(PROJECT_ROOT / "data", self.snapshot / "data")
+        for name in ("domain.yml", "credentials.yml", "endpoints.yml"):
+            shutil.copyfile(PROJECT_ROOT / name, self.snapshot / name)
+        for config in CONFIGS.values():
+            shutil.copyfile(config.path, self.snapshot / f"config-{config.name}.yml")
 
     def load_catalog(self) -> str:
         url = f"sqlite:///{self.work / 'catalog.db'}"
@@ -104,19 +127,14 @@ class Bench:
             )
 
     def train(self, config: Config) -> tuple[Path, float]:
-        """Train from a copy of the config, with an empty training cache, and return the model and seconds.
-
-        The copy matters: `rasa train` writes auto-configured sections back into a config file that leaves
-        the pipeline or the policies empty, as Rasa's default config does.
-        """
-        config_copy = self.work / f"config-{config.name}.yml"
-        shutil.copyfile(config.path, config_copy)
+        """Train from the snapshot with an empty training cache (a cold start); return the model and seconds."""
         models = self.work / "models"
         log = self.work / f"train-{config.name}.log"
         say(f"training {config.label} config... (log: {log})")
         start = time.perf_counter()
         process = self.processes.start(
-            [RASA, "train", "--config", str(config_copy), "--domain", "domain.yml", "--data", "data",
+            [RASA, "train", "--config", str(self.snapshot / f"config-{config.name}.yml"),
+             "--domain", str(self.snapshot / "domain.yml"), "--data", str(self.snapshot / "data"),
              "--out", str(models), "--fixed-model-name", config.name],
             env=environment(RASA_CACHE_DIRECTORY=str(self.work / f"cache-{config.name}")), log=log, cwd=PROJECT_ROOT,
         )
@@ -149,7 +167,8 @@ class Bench:
         start = time.perf_counter()
         server = self.processes.start(
             [RASA, "run", "--model", str(model), "--enable-api", "--port", str(port),
-             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
+             "--credentials", str(self.snapshot / "credentials.yml"),
+             "--endpoints", str(self.snapshot / "endpoints.yml")],
             env=env, log=log, cwd=PROJECT_ROOT,
         )
         try:
@@ -190,12 +209,14 @@ class Bench:
         )
 
     def run(self, only: str | None) -> str:
+        self.take_snapshot()
+        data_files = sorted((self.snapshot / "data").rglob("*.yml"))
+        training = [pair for path in data_files for pair in read_nlu_examples(path)]
         action_server = self.start_action_server(self.load_catalog())
         results = {name: self.run_config(config) for name, config in CONFIGS.items() if only in (None, name)}
         action_rss = peak_rss_mb(action_server.pid)
         say("stopping the action server")
         self.processes.stop(action_server)
-        training = [pair for path in sorted((PROJECT_ROOT / "data").rglob("*.yml")) for pair in read_nlu_examples(path)]
         return render(
             results.get("project"),
             results.get("default"),

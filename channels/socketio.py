@@ -1,5 +1,6 @@
 """Rasa's socket.io channel for the web chat widget, with two additions.
 
+- Transport: HTTP long-polling only (see `blueprint`).
 - Origins: Rasa's own channel creates its socket.io server with CORS handling switched off, so any
   web page could open a chat. This one refuses a browser whose Origin header is not in
   `allowed_origins` (credentials.yml; a comma-separated string or a list). Clients that send no
@@ -65,6 +66,9 @@ class OriginCheckedSocketIOInput(SocketIOInput):
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
         sio.eio.cors_allowed_origins = list(self.allowed_origins)
+        # Long-polling only: the websocket upgrade fails on the Sanic 21 that Rasa 3.6 pins, and
+        # engine.io then leaves the session stuck "upgrading" (the widget loops and never connects).
+        sio.eio.allow_upgrades = False
         namespace = self.namespace or "/"
         _server.update(sio=sio, namespace=self.namespace, bot_message_evt=self.bot_message_evt)
         handlers = sio.handlers[namespace]

@@ -28,12 +28,17 @@ echo "==> starting the Rasa server on port $RASA_PORT (log: var/rasa.log)"
   --credentials credentials.yml --endpoints endpoints.yml --cors "*" >var/rasa.log 2>&1 &
 pids+=($!)
 
-.venv/bin/python scripts/wait_ready.py --pid "${pids[0]}" --pid "${pids[1]}" \
-  "http://127.0.0.1:$ACTION_PORT/health" "http://127.0.0.1:$RASA_PORT/status" \
-  || { echo "error: a server did not start; see var/actions.log and var/rasa.log" >&2; exit 1; }
+echo "==> starting the demo page with the chat widget on port $WEB_PORT (log: var/web.log)"
+.venv/bin/python web/serve.py >var/web.log 2>&1 &
+pids+=($!)
+
+.venv/bin/python scripts/wait_ready.py --pid "${pids[0]}" --pid "${pids[1]}" --pid "${pids[2]}" \
+  "http://127.0.0.1:$ACTION_PORT/health" "http://127.0.0.1:$RASA_PORT/status" "http://127.0.0.1:$WEB_PORT/config.js" \
+  || { echo "error: a server did not start; see var/actions.log, var/rasa.log and var/web.log" >&2; exit 1; }
 cat <<MSG
 
 The assistant is running.
+  Demo page with the chat widget:   http://127.0.0.1:$WEB_PORT/   (open it in a browser)
   Rasa server:   http://127.0.0.1:$RASA_PORT   (REST: POST /webhooks/rest/webhook, socket.io: /socket.io)
   Action server: http://127.0.0.1:$ACTION_PORT
 Chat with it from another terminal:   make shell
@@ -41,5 +46,5 @@ Chat with it from another terminal:   make shell
 Ctrl-C stops everything.
 MSG
 wait -n "${pids[@]}" || true
-echo "error: a server exited; see var/actions.log and var/rasa.log" >&2
+echo "error: a server exited; see var/actions.log, var/rasa.log and var/web.log" >&2
 exit 1

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv (if missing) and install Rasa 3.6.21, rasa-sdk 3.6.2 and the dev tools.
+# Create .venv (if missing) and install Rasa 3.6.21, rasa-sdk 3.6.2, the dev tools and the chat widget.
 # Rasa declares Requires-Python <3.11; on 3.11 we install its resolved dependency list first and
 # then Rasa itself without dependency resolution (see requirements/README.md). Re-running is cheap:
 # a stamp of the requirement files skips the install when nothing changed.
@@ -18,10 +18,25 @@ pick_python() {
   exit 1
 }
 
+install_web() {
+  # The chat widget (rasa-webchat from the npm registry), served by web/serve.py.
+  local stamp=web/node_modules/.lock.sha256 wanted
+  wanted=$(sha256sum web/package-lock.json | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
+    echo "==> chat widget is up to date"
+    return
+  fi
+  command -v npm >/dev/null 2>&1 || { echo "error: npm (Node.js) is needed for the chat widget" >&2; exit 1; }
+  echo "==> installing the chat widget (npm ci --prefix web)"
+  npm ci --prefix web --no-audit --no-fund
+  echo "$wanted" > "$stamp"
+}
+
 stamp_file=.venv/.requirements.sha256
 wanted=$(cat requirements/*.txt | sha256sum | cut -d' ' -f1)
 if [ -x .venv/bin/python ] && [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$wanted" ]; then
-  echo "==> environment .venv is up to date"
+  echo "==> Python environment .venv is up to date"
+  install_web
   exit 0
 fi
 
@@ -37,4 +52,5 @@ echo "==> installing rasa 3.6.21 and rasa-sdk 3.6.2"
 echo "==> installing test and lint tools"
 .venv/bin/python -m pip install -c requirements/constraints.txt -r requirements/dev.txt
 echo "$wanted" > "$stamp_file"
+install_web
 echo "==> environment ready"

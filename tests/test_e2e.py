@@ -173,7 +173,7 @@ def test_postgresql_catalog_and_conversations(tmp_path):
         schema.drop()
 
 
-async def socketio_exchange(url, message, origin=None):
+async def socketio_exchange(url, message, origin=None, transports=("polling",)):
     """One learner turn over the socket.io channel, the way the web widget talks."""
     import asyncio
 
@@ -184,8 +184,7 @@ async def socketio_exchange(url, message, origin=None):
     confirmed = asyncio.Event()
     client.on("bot_uttered", replies.put_nowait)
     client.on("session_confirm", lambda _session: confirmed.set())
-    # Long-polling: engine.io's websocket upgrade does not work on the Sanic 21 that Rasa 3.6 pins.
-    await client.connect(url, headers={"Origin": origin} if origin else {}, transports=["polling"],
+    await client.connect(url, headers={"Origin": origin} if origin else {}, transports=list(transports),
                          socketio_path="/socket.io")
     try:
         session_id = uuid.uuid4().hex
@@ -202,6 +201,15 @@ def test_socketio_channel_answers_the_allowed_origin(assistant):
 
     reply = asyncio.run(socketio_exchange(assistant.rasa_url, "how much does the MITx SCM cost?",
                                           origin="http://127.0.0.1:8080"))
+    assert "Total: $1,350" in reply["text"]
+
+
+def test_socketio_client_that_tries_to_upgrade_still_gets_answers(assistant):
+    """Browsers start on polling and try a websocket upgrade; the server must not offer one."""
+    import asyncio
+
+    reply = asyncio.run(socketio_exchange(assistant.rasa_url, "how much does the MITx SCM cost?",
+                                          origin="http://127.0.0.1:8080", transports=("polling", "websocket")))
     assert "Total: $1,350" in reply["text"]
 
 

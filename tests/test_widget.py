@@ -1,0 +1,209 @@
+"""The website chat widget in a real browser: web/serve.py's page with rasa-webchat, talking socket.io
+(long-polling) to the real Rasa server and action server. Headless Chromium is Debian's, driven by
+Playwright; Playwright never downloads a browser of its own.
+"""
+
+import http.client
+import os
+import re
+import sys
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from bench.servers import Processes, free_port, http_ok, wait_until
+from tests.assistant import PROJECT_ROOT, running_assistant, train_model
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = PROJECT_ROOT / "artifacts"
+TIMEOUT_MS = 30_000
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+GREETING = "Hi! I answer questions about edX MicroMasters programs"
+XSS = "<img src=x onerror=alert(1)>"
+XSS_FLAG = '<img src=x onerror="window.__xss = true">'
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The Rasa server and the action server, and web/serve.py on a free port pointing at them."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    if not (PROJECT_ROOT / "web" / "node_modules" / "rasa-webchat" / "lib" / "index.js").is_file():
+        pytest.fail("rasa-webchat is not installed: npm ci --prefix web")
+    train_model()
+    workdir = tmp_path_factory.mktemp("widget")
+    web_port = free_port()
+    origin = f"http://127.0.0.1:{web_port}"
+    with running_assistant(workdir, f"sqlite:///{workdir / 'catalog.db'}", f"sqlite:///{workdir / 'conversations.db'}",
+                           extra_env={"WEBCHAT_ALLOWED_ORIGINS": origin}) as assistant:
+        processes, log = Processes(), workdir / "web.log"
+        env = {**os.environ, "WEB_PORT": str(web_port), "WEBCHAT_SOCKET_URL": assistant.rasa_url}
+        try:
+            web = processes.start([sys.executable, str(PROJECT_ROOT / "web" / "serve.py")], env=env, log=log,
+                                  cwd=PROJECT_ROOT)
+            wait_until(lambda: http_ok(f"{origin}/config.js"), web, what="web server", log=log, timeout=30)
+            yield {"origin": origin, "rasa_url": assistant.rasa_url}
+        finally:
+            processes.stop_all()
+
+
+class Browser:
+    """A fresh Chromium profile with every request, console error and page error recorded."""
+
+    def __init__(self, playwright, profile, viewport):
+        self.context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, viewport=viewport,
+        )
+        self.context.set_default_timeout(TIMEOUT_MS)
+        self.requests, self.console_errors, self.page_errors, self.dialogs = [], [], [], []
+        self.context.on("request", lambda request: self.requests.append(request.url))
+        self.page = self.context.pages[0] if self.context.pages else self.context.new_page()
+        self.page.on("websocket", lambda socket: self.requests.append(socket.url))
+        self.page.on("console", lambda message: message.type == "error" and self.console_errors.append(message.text))
+        self.page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+        self.page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
+
+    def open_chat(self, origin):
+        self.page.goto(origin)
+        self.page.wait_for_selector(".rw-launcher")
+        if not self.page.locator(".rw-messages-container").is_visible():
+            self.page.click(".rw-launcher")
+        self.page.wait_for_selector(".rw-messages-container")
+
+    @property
+    def messages(self):
+        return self.page.locator(".rw-messages-container")
+
+    def say(self, text):
+        self.page.fill(".rw-new-message", text)
+        self.page.keyboard.press("Enter")
+
+    def expect_reply(self, text):
+        from playwright.sync_api import expect
+
+        expect(self.page.locator(".rw-response").filter(has_text=text).last).to_be_visible(timeout=TIMEOUT_MS)
+
+    def check_nothing_left_the_machine(self, rasa_url):
+        """Every request went to this machine; the only blocked one is engine.io's websocket upgrade probe."""
+        assert self.requests
+        for url in self.requests:
+            parts = urlsplit(url)
+            assert parts.scheme == "data" or parts.hostname in LOCAL_HOSTS, f"request to another host: {url}"
+        probe = re.compile(rf"Connecting to 'ws://{re.escape(urlsplit(rasa_url).netloc)}/socket\.io/.*"
+                           r"violates the following Content Security Policy directive")
+        assert [e for e in self.console_errors if not probe.match(e)] == []
+        assert self.page_errors == []
+
+    def screenshot(self, name):
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / name))
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def browser(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    opened = []
+
+    def launch(viewport):
+        opened.append(Browser(playwright, tmp_path / f"profile-{len(opened)}", viewport))
+        return opened[-1]
+
+    with sync_playwright() as playwright:
+        yield launch
+        for each in opened:
+            each.close()
+
+
+def session_id(page):
+    return page.evaluate("JSON.parse(window.localStorage.getItem('chat_session') || '{}').session_id")
+
+
+def test_web_server_serves_only_the_page_and_the_widget(site):
+    origin = site["origin"]
+    page = requests.get(f"{origin}/", timeout=10)
+    assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    config = requests.get(f"{origin}/config.js", timeout=10)
+    assert config.headers["Cache-Control"] == "no-store"
+    assert f'"socketUrl": "{site["rasa_url"]}"' in config.text
+    bundle = requests.get(f"{origin}/rasa-webchat.js", timeout=10)
+    assert bundle.status_code == 200 and "WebChat" in bundle.text and "fonts.googleapis.com" not in bundle.text
+    host, port = urlsplit(origin).hostname, urlsplit(origin).port
+    for path in ["/../README.md", "/%2e%2e/README.md", "/..%2fREADME.md", "/../../etc/passwd", "//etc/passwd",
+                 "/serve.py", "/package.json", "/node_modules/", "/node_modules/rasa-webchat/lib/index.js"]:
+        connection = http.client.HTTPConnection(host, port, timeout=10)  # sends the path exactly as written
+        connection.request("GET", path)
+        assert connection.getresponse().status == 404, path
+        connection.close()
+
+def test_widget_conversation_history_links_and_escaping(site, browser):
+    chat = browser({"width": 1280, "height": 860})
+    page = chat.page
+    chat.open_chat(site["origin"])
+    chat.expect_reply(GREETING)
+
+    chat.say("how much does the MITx Supply Chain Management MicroMasters cost?")
+    page.wait_for_selector(".rw-typing-indication", state="attached")
+    chat.expect_reply("Total: $1,350")
+
+    link = page.locator('.rw-response a[href^="https://micromasters.mit.edu/"]').first
+    assert link.get_attribute("href").startswith("https://micromasters.mit.edu/scm/")
+    assert link.inner_text() == link.get_attribute("href")
+    assert "noopener" in link.get_attribute("rel") and link.get_attribute("target") == "_blank"
+
+    chat.say("how much does the MIT micromasters cost?")
+    chat.expect_reply("Several programs match. Which one do you mean?")
+    page.locator(".rw-replies .rw-reply", has_text="MITx Finance").last.wait_for()
+    chat.screenshot("widget-desktop-buttons.png")
+    page.locator(".rw-replies .rw-reply", has_text="MITx Finance").last.click()
+    chat.expect_reply("no price on record for MITx Finance")
+    chat.screenshot("widget-desktop.png")
+
+    before = session_id(page)
+    assert before
+    page.reload()
+    chat.open_chat(site["origin"])
+    chat.expect_reply("no price on record for MITx Finance")
+    chat.expect_reply("Total: $1,350")
+    assert chat.messages.get_by_text("how much does the MIT micromasters cost?").count() == 1
+    assert session_id(page) == before
+    chat.say("and does it guarantee admission?")  # the same session on the server: the program is still Finance
+    chat.expect_reply("Completing MITx Finance does not guarantee admission")
+    chat.screenshot("widget-desktop-after-reload.png")
+
+    chat.say(XSS)
+    chat.say(XSS_FLAG)
+    for text in (XSS, XSS_FLAG):
+        client = page.locator(".rw-client .rw-message-text").filter(has_text=text)
+        client.last.wait_for()
+        assert client.last.inner_text() == text
+    chat.expect_reply("couldn't find that program")
+    assert page.locator('.rw-widget-container img[src="x"]').count() == 0
+    assert page.evaluate("window.__xss === undefined")
+    assert chat.dialogs == []
+    chat.check_nothing_left_the_machine(site["rasa_url"])
+
+
+def test_widget_on_a_phone(site, browser):
+    chat = browser({"width": 375, "height": 740})
+    page = chat.page
+    chat.open_chat(site["origin"])
+    chat.expect_reply(GREETING)
+    chat.say("how much does the MITx Supply Chain Management MicroMasters cost?")
+    chat.expect_reply("Total: $1,350")
+    sender = page.locator(".rw-new-message")
+    box = sender.bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= 375 and box["y"] + box["height"] <= 740
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    chat.screenshot("widget-phone.png")
+    chat.check_nothing_left_the_machine(site["rasa_url"])
+
