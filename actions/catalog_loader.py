@@ -3,7 +3,6 @@
 import hashlib
 import json
 from datetime import datetime, timezone
-from typing import Optional
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
@@ -128,11 +127,6 @@ def _program(entry) -> Program:
     ]
     program.sources = [ProgramSource(position=i, source_id=s) for i, s in enumerate(entry.sources)]
     return program
-
-
-def current_revision(engine: Engine) -> Optional[int]:
-    with session_scope(engine) as session:
-        return session.execute(select(CatalogRevision.revision)).scalar_one_or_none()
 
 
 def export_catalog(engine: Engine) -> dict:

@@ -75,10 +75,3 @@ def forward_learner_message(handoff: handoffs.Handoff, text: str) -> None:
         _post(f"*Learner:* {text}", thread_ts=handoff.thread_ts)
     else:
         handoffs.append_to_transcript(handoff.id, transcript([("learner", text)]))
-
-
-def say_in_thread(channel: str, thread_ts: str, text: str) -> None:
-    try:
-        client().chat_postMessage(channel=channel, text=text, thread_ts=thread_ts)
-    except (SlackApiError, SlackClientError, OSError) as error:
-        raise SlackUnavailable(str(error)) from error
