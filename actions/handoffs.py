@@ -5,6 +5,7 @@ Shared by the action server (which opens handoffs) and the Rasa server's channel
 messages both ways), through the database at DATABASE_URL.
 """
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cache
@@ -12,7 +13,7 @@ from typing import List, Optional
 
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Text, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import declarative_base
 
 from actions.db import default_engine, session_scope
@@ -79,9 +80,17 @@ def _plain(row: HandoffRow) -> Handoff:
                    row.slack_channel, row.thread_ts)
 
 
+_schema_lock = threading.Lock()
+
+
 @cache
 def _schema_ready(engine: Engine) -> Engine:
-    Base.metadata.create_all(engine)
+    """Create the tables once per engine; another process may be creating them at the same moment."""
+    with _schema_lock:
+        try:
+            Base.metadata.create_all(engine)
+        except (OperationalError, ProgrammingError):
+            Base.metadata.create_all(engine)  # they exist now: this only checks
     return engine
 
 

@@ -91,16 +91,21 @@ class OriginCheckedSocketIOInput(SocketIOInput):
         return blueprint
 
     async def _send_missed_staff_replies(self, session_id: str) -> None:
-        missed = await asyncio.to_thread(handoffs.undelivered_replies, session_id)
-        delivered = [reply_id for reply_id, text in missed if await deliver(session_id, text)]
-        await asyncio.to_thread(handoffs.mark_delivered, delivered)
+        try:
+            missed = await asyncio.to_thread(handoffs.undelivered_replies, session_id)
+            delivered = [reply_id for reply_id, text in missed if await deliver(session_id, text)]
+            await asyncio.to_thread(handoffs.mark_delivered, delivered)
+        except Exception:
+            logger.exception("could not send missed staff replies; they stay pending")
 
     @staticmethod
     async def _forward_if_handed_off(session_id: str, text: str) -> None:
-        handoff = await asyncio.to_thread(handoffs.active_handoff_for, session_id)
-        if handoff is None or not text.strip():
+        """Never loses the learner's message: whatever fails here, Rasa still receives it."""
+        if not text.strip():
             return
         try:
-            await asyncio.to_thread(support_desk.forward_learner_message, handoff, text)
-        except support_desk.SlackUnavailable as error:
-            logger.warning("could not forward a learner message to Slack: %s", error)
+            handoff = await asyncio.to_thread(handoffs.active_handoff_for, session_id)
+            if handoff is not None:
+                await asyncio.to_thread(support_desk.forward_learner_message, handoff, text)
+        except Exception:
+            logger.exception("could not forward a learner message to the support thread")

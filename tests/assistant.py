@@ -1,14 +1,17 @@
 """Start the real action server and Rasa server for end-to-end tests, and talk to them over REST."""
 
+import asyncio
 import os
 import subprocess
 import sys
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List
 
 import requests
+import socketio
 
 from actions import settings
 from bench.servers import Processes, free_port, http_ok, parse_answers, wait_until
@@ -76,3 +79,49 @@ def running_assistant(workdir: Path, database_url: str, tracker_store_url: str,
         yield Assistant(rasa_url, action_url, database_url, tracker_store_url, workdir)
     finally:
         processes.stop_all()
+
+
+class Learner:
+    """A learner's web chat over socket.io, as the widget talks (long-polling, session persistence)."""
+
+    def __init__(self, url, origin=None, session_id=None, transports=("polling",)):
+        self.url = url
+        self.origin = origin
+        self.transports = list(transports)
+        self.session_id = session_id or uuid.uuid4().hex
+        self.inbox: asyncio.Queue = asyncio.Queue()
+        self.client = None
+
+    async def connect(self):
+        self.client = socketio.AsyncClient(reconnection=False)
+        confirmed = asyncio.Event()
+        self.client.on("bot_uttered", self.inbox.put_nowait)
+        self.client.on("session_confirm", lambda _sid: confirmed.set())
+        await self.client.connect(self.url, headers={"Origin": self.origin} if self.origin else {},
+                                  transports=self.transports)
+        await self.client.emit("session_request", {"session_id": self.session_id})
+        await asyncio.wait_for(confirmed.wait(), 30)
+
+    async def say(self, text):
+        await self.client.emit("user_uttered", {"message": text, "session_id": self.session_id})
+
+    async def hear(self, expected, timeout=30):
+        """The next message containing `expected`; Rasa's socket.io output sends each paragraph of a
+        reply as a message of its own, so earlier paragraphs are passed over."""
+        async def wait():
+            while True:
+                text = (await self.inbox.get())["text"]
+                if expected in text:
+                    return text
+
+        return await asyncio.wait_for(wait(), timeout)
+
+    async def hears_nothing(self, seconds=2):
+        try:
+            message = await asyncio.wait_for(self.inbox.get(), seconds)
+        except asyncio.TimeoutError:
+            return True
+        raise AssertionError(f"unexpected message: {message}")
+
+    async def disconnect(self):
+        await self.client.disconnect()

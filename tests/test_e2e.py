@@ -1,18 +1,20 @@
 """End to end: the real action server and Rasa server, talked to through the REST channel."""
 
+import asyncio
 import copy
 import statistics
 import uuid
 
 import pytest
 import requests
+import socketio
 import yaml
 from sqlalchemy import create_engine, text
 
 from actions.catalog_file import parse_catalog
 from actions.catalog_loader import export_catalog, load_catalog
 from actions.db import engine_for
-from tests.assistant import PROJECT_ROOT, running_assistant, train_model
+from tests.assistant import PROJECT_ROOT, Learner, running_assistant, train_model
 from tests.conftest import PostgresSchema
 
 pytestmark = pytest.mark.e2e
@@ -175,49 +177,29 @@ def test_postgresql_catalog_and_conversations(tmp_path):
 
 async def socketio_exchange(url, message, origin=None, transports=("polling",)):
     """One learner turn over the socket.io channel, the way the web widget talks."""
-    import asyncio
-
-    import socketio
-
-    client = socketio.AsyncClient(reconnection=False)
-    replies = asyncio.Queue()
-    confirmed = asyncio.Event()
-    client.on("bot_uttered", replies.put_nowait)
-    client.on("session_confirm", lambda _session: confirmed.set())
-    await client.connect(url, headers={"Origin": origin} if origin else {}, transports=list(transports),
-                         socketio_path="/socket.io")
+    learner = Learner(url, origin=origin, transports=transports)
+    await learner.connect()
     try:
-        session_id = uuid.uuid4().hex
-        await client.emit("session_request", {"session_id": session_id})
-        await asyncio.wait_for(confirmed.wait(), 30)
-        await client.emit("user_uttered", {"message": message, "session_id": session_id})
-        return await asyncio.wait_for(replies.get(), 30)
+        await learner.say(message)
+        return await learner.hear("")
     finally:
-        await client.disconnect()
+        await learner.disconnect()
 
 
 def test_socketio_channel_answers_the_allowed_origin(assistant):
-    import asyncio
-
     reply = asyncio.run(socketio_exchange(assistant.rasa_url, "how much does the MITx SCM cost?",
                                           origin="http://127.0.0.1:8080"))
-    assert "Total: $1,350" in reply["text"]
+    assert "Total: $1,350" in reply
 
 
 def test_socketio_client_that_tries_to_upgrade_still_gets_answers(assistant):
     """Browsers start on polling and try a websocket upgrade; the server must not offer one."""
-    import asyncio
-
     reply = asyncio.run(socketio_exchange(assistant.rasa_url, "how much does the MITx SCM cost?",
                                           origin="http://127.0.0.1:8080", transports=("polling", "websocket")))
-    assert "Total: $1,350" in reply["text"]
+    assert "Total: $1,350" in reply
 
 
 def test_socketio_channel_refuses_other_origins(assistant):
-    import asyncio
-
-    import socketio
-
     with pytest.raises(socketio.exceptions.ConnectionError):
         asyncio.run(socketio_exchange(assistant.rasa_url, "hello", origin="https://evil.example"))
 

@@ -6,9 +6,8 @@ import uuid
 
 import pytest
 import requests
-import socketio
 
-from tests.assistant import running_assistant, train_model
+from tests.assistant import Learner, running_assistant, train_model
 from tests.slack_standin import SlackStandIn, event_callback, signed
 
 pytestmark = pytest.mark.e2e
@@ -61,49 +60,6 @@ def staff_says(assistant, text, thread_ts, channel=SUPPORT):
     event = {"type": "message", "channel": channel, "channel_type": "channel", "user": "USTAFF",
              "text": text, "ts": new_ts(), "thread_ts": thread_ts}
     assert send_event(assistant, event_callback(event, new_event_id())).status_code == 200
-
-
-class Learner:
-    """A learner's web chat over socket.io, as the widget talks (long-polling, session persistence)."""
-
-    def __init__(self, url, session_id=None):
-        self.url = url
-        self.session_id = session_id or uuid.uuid4().hex
-        self.inbox: asyncio.Queue = asyncio.Queue()
-        self.client = None
-
-    async def connect(self):
-        self.client = socketio.AsyncClient(reconnection=False)
-        confirmed = asyncio.Event()
-        self.client.on("bot_uttered", self.inbox.put_nowait)
-        self.client.on("session_confirm", lambda _sid: confirmed.set())
-        await self.client.connect(self.url, headers={"Origin": WEB_ORIGIN}, transports=["polling"])
-        await self.client.emit("session_request", {"session_id": self.session_id})
-        await asyncio.wait_for(confirmed.wait(), 30)
-
-    async def say(self, text):
-        await self.client.emit("user_uttered", {"message": text, "session_id": self.session_id})
-
-    async def hear(self, expected, timeout=30):
-        """The next message containing `expected`; Rasa's socket.io output sends each paragraph of a
-        reply as a message of its own, so earlier paragraphs are passed over."""
-        async def wait():
-            while True:
-                text = (await self.inbox.get())["text"]
-                if expected in text:
-                    return text
-
-        return await asyncio.wait_for(wait(), timeout)
-
-    async def hears_nothing(self, seconds=2):
-        try:
-            message = await asyncio.wait_for(self.inbox.get(), seconds)
-        except asyncio.TimeoutError:
-            return True
-        raise AssertionError(f"unexpected message: {message}")
-
-    async def disconnect(self):
-        await self.client.disconnect()
 
 
 def test_url_verification_is_answered(assistant):
@@ -170,7 +126,7 @@ def test_own_and_other_bots_messages_are_ignored(assistant, slack):
 
 def test_handoff_round_trip(assistant, slack):
     async def scenario():
-        learner = Learner(assistant.rasa_url)
+        learner = Learner(assistant.rasa_url, origin=WEB_ORIGIN)
         await learner.connect()
         await learner.say("how much does the MITx SCM cost?")
         await learner.hear("$1,350")
@@ -197,7 +153,7 @@ def test_handoff_round_trip(assistant, slack):
         await learner.disconnect()
         await asyncio.to_thread(staff_says, assistant, "No student discount, sorry.", handoff["ts"])
         await asyncio.sleep(1)
-        back = Learner(assistant.rasa_url, session_id=learner.session_id)
+        back = Learner(assistant.rasa_url, origin=WEB_ORIGIN, session_id=learner.session_id)
         await back.connect()
         assert await back.hear("No student discount, sorry.") == "No student discount, sorry."  # missed while away
 
@@ -221,7 +177,7 @@ def test_handoff_round_trip(assistant, slack):
 
 def test_slack_down_during_handoff_is_retried_not_lost(assistant, slack):
     async def scenario():
-        learner = Learner(assistant.rasa_url)
+        learner = Learner(assistant.rasa_url, origin=WEB_ORIGIN)
         await learner.connect()
         await learner.say("what does the columbia AI micromasters cost?")
         await learner.hear("ColumbiaX Artificial Intelligence")
@@ -246,7 +202,7 @@ def test_slack_down_during_handoff_is_retried_not_lost(assistant, slack):
 
 def test_reaction_closes_a_handoff(assistant, slack):
     async def scenario():
-        learner = Learner(assistant.rasa_url)
+        learner = Learner(assistant.rasa_url, origin=WEB_ORIGIN)
         await learner.connect()
         await learner.say("let me talk to someone from support")
         await learner.hear("asked the learner-support team")
