@@ -9,16 +9,48 @@ from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answers, handoffs, settings, support_desk
-from actions.turns import answer_turn, program_name, topics_of_intent
+from actions.links import style_for_channel
+from actions.turns import Context, Reply, answer_turn, context_program, general_turn, program_name, topics_of_intent
 
 PROGRAM_SLOT = "program"
 PENDING_SLOT = "pending_topics"
+LAST_TOPICS_SLOT = "last_topics"
+PAGE_SLOT = "page_program"
 WEB_CHANNEL = "socketio"
 
 
 async def off_the_loop(function, *args, **kwargs):
     """Blocking work (database, Slack) runs in a thread, not on the action server's event loop."""
     return await asyncio.get_running_loop().run_in_executor(None, functools.partial(function, *args, **kwargs))
+
+
+async def conversation_context(tracker: Tracker) -> Tuple[Context, Optional[str]]:
+    """The turn's context from the slots and the widget's page (message metadata `program_id`)."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    page = metadata.get("program_id") if isinstance(metadata, dict) else None
+    program_id, page_program = await off_the_loop(
+        context_program, tracker.get_slot(PROGRAM_SLOT), tracker.get_slot(PAGE_SLOT),
+        page if isinstance(page, str) else None,
+    )
+    context = Context(program_id, tuple(tracker.get_slot(LAST_TOPICS_SLOT) or ()),
+                      tuple(tracker.get_slot(PENDING_SLOT) or ()))
+    return context, page_program
+
+
+def slot_changes(tracker: Tracker, reply: Reply, page_program: Optional[str]) -> List[Dict]:
+    """Only changed slots: Rasa validates every returned event against a large JSON schema."""
+    wanted = {
+        PROGRAM_SLOT: reply.program_id,
+        PENDING_SLOT: list(reply.pending_topics) or None,
+        LAST_TOPICS_SLOT: list(reply.last_topics) or None,
+        PAGE_SLOT: page_program,
+    }
+    return [SlotSet(slot, value) for slot, value in wanted.items() if tracker.get_slot(slot) != value]
+
+
+def send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
+    for outgoing in reply.messages:
+        dispatcher.utter_message(text=outgoing.text, buttons=list(outgoing.buttons))
 
 
 class ActionAnswerQuestion(Action):
@@ -29,19 +61,17 @@ class ActionAnswerQuestion(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict]:
         message = tracker.latest_message or {}
+        context, page_program = await conversation_context(tracker)
         reply = await off_the_loop(
             answer_turn,
             text=message.get("text") or "",
             topics=topics_of_intent((message.get("intent") or {}).get("name")),
-            context_program_id=tracker.get_slot(PROGRAM_SLOT),
+            context=context,
             chosen_program_id=next(tracker.get_latest_entity_values("program_id"), None),
-            pending_topics=tracker.get_slot(PENDING_SLOT) or (),
+            link=style_for_channel(tracker.get_latest_input_channel()),
         )
-        for outgoing in reply.messages:
-            dispatcher.utter_message(text=outgoing.text, buttons=list(outgoing.buttons))
-        # Only changed slots: Rasa validates every returned event against a large JSON schema.
-        wanted = {PROGRAM_SLOT: reply.program_id, PENDING_SLOT: list(reply.pending_topics) or None}
-        return [SlotSet(slot, value) for slot, value in wanted.items() if tracker.get_slot(slot) != value]
+        send(dispatcher, reply)
+        return slot_changes(tracker, reply, page_program)
 
 
 def conversation_turns(tracker: Tracker) -> List[Tuple[str, str]]:
@@ -70,8 +100,20 @@ def start_handoff(sender_id: str, question: str, program_id: Optional[str], turn
     return handoff.status == handoffs.OPEN or support_desk.post_handoff(handoff)
 
 
+async def offer_support(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict]:
+    """The support team's contact; for a web learner with Slack configured, a handoff to them."""
+    if not settings.handoff_enabled() or tracker.get_latest_input_channel() != WEB_CHANNEL:
+        dispatcher.utter_message(text=answers.offer_support(settings.support_url()))
+        return []
+    posted = await off_the_loop(start_handoff, tracker.sender_id, question_for_staff(tracker),
+                                tracker.get_slot(PROGRAM_SLOT), conversation_turns(tracker))
+    dispatcher.utter_message(text=answers.handoff_started() if posted
+                             else answers.handoff_delayed(settings.support_url()))
+    return [ConversationPaused()]
+
+
 class ActionOfferSupport(Action):
-    """When the assistant cannot help (out of scope, two misses, asks for a person).
+    """When the assistant cannot help (two misses, asks for a person).
 
     A learner on the website with Slack configured is handed off to the support team: the question
     goes to the support channel and the conversation pauses until staff hand it back. Elsewhere the
@@ -82,11 +124,30 @@ class ActionOfferSupport(Action):
         return "action_offer_support"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict]:
-        if not settings.handoff_enabled() or tracker.get_latest_input_channel() != WEB_CHANNEL:
-            dispatcher.utter_message(text=answers.offer_support(settings.support_url()))
-            return []
-        posted = await off_the_loop(start_handoff, tracker.sender_id, question_for_staff(tracker),
-                                    tracker.get_slot(PROGRAM_SLOT), conversation_turns(tracker))
-        dispatcher.utter_message(text=answers.handoff_started() if posted
-                                 else answers.handoff_delayed(settings.support_url()))
-        return [ConversationPaused()]
+        return await offer_support(dispatcher, tracker)
+
+
+class ActionAnswerGeneral(Action):
+    """A question beyond the four topics: a sourced general-FAQ answer, else the support team.
+
+    Never one of the four topic answers: a wrong answer given with confidence is worse than
+    "I don't know".
+    """
+
+    def name(self) -> str:
+        return "action_answer_general"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict]:
+        context, page_program = await conversation_context(tracker)
+        reply = await off_the_loop(
+            general_turn,
+            text=(tracker.latest_message or {}).get("text") or "",
+            threshold=settings.faq_match_threshold(),
+            context=context,
+            link=style_for_channel(tracker.get_latest_input_channel()),
+        )
+        if reply is None:
+            dispatcher.utter_message(text=answers.no_sourced_answer())
+            return await offer_support(dispatcher, tracker)
+        send(dispatcher, reply)
+        return slot_changes(tracker, reply, page_program)

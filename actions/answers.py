@@ -1,37 +1,70 @@
 """Answer wording: plain functions from catalog facts to text, callable without Rasa or a server.
 
-Every figure in an answer comes from the facts passed in; where a fact is missing the answer says
-so, gives the general (edX-wide) answer, and points to where the learner can check.
+Every answer is short: the figure or the yes/no first, at most one sentence of context, then one
+link per source, labelled with the source's name (`links.py` renders it for the channel). Every
+figure comes from the facts passed in; a missing fact is said as a gap, with where to check.
 """
 
+import re
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from actions.catalog import GeneralFactText, PriceFact, ProgramFacts, SourceRef
+from actions.catalog import FaqFact, GeneralFactText, PriceFact, ProgramFacts, SourceRef
+from actions.links import LinkStyle, plain_link
 
 TOPICS = ("credit", "admission", "career", "cost")
-EDX_SEARCH = "https://www.edx.org"
+EDX_HOME = SourceRef("edX", "https://www.edx.org")
 TOPIC_LABELS = {
     "credit": "Credit toward a degree",
     "admission": "Admission to a Master's",
     "career": "Jobs and careers",
     "cost": "Cost",
 }
+MAX_PATHWAYS_LISTED = 3
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
 
 
-def cite(source: Optional[SourceRef]) -> str:
-    if source is None:
+def first_sentence(text: str) -> str:
+    """The first sentence of a catalog text (its own words, cut, never rewritten)."""
+    sentence = _SENTENCE_END.split(text.strip(), maxsplit=1)[0].strip()
+    return sentence if sentence.endswith((".", "!", "?")) else sentence + "."
+
+
+def _first_clause(text: str) -> str:
+    """'one semester of the degree; admitted students ... (quoted 2015)' -> 'one semester of the degree'."""
+    return text.split(";", 1)[0].split(" (", 1)[0].strip().rstrip(".")
+
+
+def _as_of(as_of: Optional[str]) -> str:
+    return f" (as of {as_of})" if as_of else ""
+
+
+def sources_line(sources: Iterable[Optional[SourceRef]], link: LinkStyle) -> str:
+    """'Sources: <link> · <link>', one per distinct web address, in the order given."""
+    seen, links = set(), []
+    for source in sources:
+        if source is None or not source.url or source.url in seen:
+            continue
+        seen.add(source.url)
+        links.append(link(source.title, source.url))
+    if not links:
         return ""
-    return f"{source.title}, {source.url}" if source.url else source.title
+    return ("Source: " if len(links) == 1 else "Sources: ") + " · ".join(links)
 
 
-def _dated(as_of: Optional[str], source: Optional[SourceRef]) -> str:
-    """' (as of 2016-09; source: Campus Technology, https://...)' or '' when neither is known."""
-    parts = []
-    if as_of:
-        parts.append(f"as of {as_of}")
-    if source:
-        parts.append(f"source: {cite(source)}")
-    return f" ({'; '.join(parts)})" if parts else ""
+def compose(lead: str, context: Optional[str], sources: Sequence[Optional[SourceRef]], link: LinkStyle) -> str:
+    """Lead (the figure or the yes/no), one sentence of context, then the sources' links."""
+    lines = [lead if not context else f"{lead} {context}"]
+    cited = sources_line(sources, link)
+    if cited:
+        lines.append(cited)
+    return "\n".join(lines)
+
+
+def program_page(program: ProgramFacts) -> SourceRef:
+    """The page where a learner checks today's facts: the program's page, else edX."""
+    if program.program_page and program.program_page.url:
+        return SourceRef(f"{program.name} page", program.program_page.url)
+    return EDX_HOME
 
 
 def money(amount: float, currency: Optional[str] = "USD") -> str:
@@ -43,111 +76,107 @@ def money(amount: float, currency: Optional[str] = "USD") -> str:
     return f"{figure} (currency not stated by the source)"
 
 
-def where_to_check(program: ProgramFacts) -> str:
-    if program.program_page and program.program_page.url:
-        return f"the program page: {program.program_page.url}"
-    return f"the program's page on edX ({EDX_SEARCH}, search for \"{program.name}\")"
-
-
-def general_line(facts: Dict[str, GeneralFactText], topic: str) -> str:
+def _general(facts: Dict[str, GeneralFactText], topic: str) -> Tuple[str, Optional[SourceRef]]:
     fact = facts.get(topic)
     if fact is None:
-        return "The catalog has no general facts on this topic yet; edX Learner Support can help."
-    return f"{fact.text}{_dated(fact.as_of, fact.source)}"
+        return "The catalog has no general facts on this topic yet.", None
+    return f"{first_sentence(fact.text).rstrip('.')}{_as_of(fact.as_of)}.", fact.source
 
 
-def general_answer(topic: str, facts: Dict[str, GeneralFactText]) -> str:
-    return (
-        f"{TOPIC_LABELS[topic]}, for MicroMasters programs in general: {general_line(facts, topic)}\n"
-        "Tell me which program you are looking at and I will give you its own facts."
+def general_answer(topic: str, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link) -> str:
+    text, source = _general(facts, topic)
+    return compose(
+        f"{TOPIC_LABELS[topic]}, for MicroMasters programs in general: {text}",
+        "Tell me which program you mean and I'll give its own facts.",
+        [source], link,
     )
 
 
-def credit_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText]) -> str:
-    if not program.credit_pathways:
-        return (
-            f"The catalog has no credit pathway on record for {program.name}; that is a gap in our "
-            f"facts, not a no. In general: {general_line(facts, 'credit')}\n"
-            f"Check current pathways on {where_to_check(program)}"
-        )
-    lines = [f"Where {program.name} counts for credit, from the catalog:"]
-    for pathway in program.credit_pathways:
-        degree = f", {pathway.degree}" if pathway.degree else ""
-        credit = f": {pathway.credit}" if pathway.credit else ""
-        lines.append(f"- {pathway.institution}{degree}{credit}{_dated(pathway.as_of, pathway.source)}")
-    lines.append(
-        "\nCredit applies only if you are admitted to that school's program. "
-        f"Pathways change; check the current list on {where_to_check(program)}"
-    )
-    return "\n".join(lines)
-
-
-def admission_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText]) -> str:
-    if program.admission_guaranteed:
-        verdict = f"According to the catalog, {program.name} does guarantee admission"
-    else:
-        verdict = f"No. Completing {program.name} does not guarantee admission to a Master's program"
-    if program.admission_basis == "program":
-        detail = f"{program.admission_note or ''}{_dated(None, program.admission_source)}".strip()
-    else:
-        detail = (
-            "The catalog has no program-specific statement, so edX's rule for every MicroMasters "
-            f"applies{_dated(None, program.admission_source)}."
-        )
-    return (
-        f"{verdict}. {detail}\n"
-        f"In general: {general_line(facts, 'admission')}\n"
-        f"Details on {where_to_check(program)}"
-    )
-
-
-def career_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText]) -> str:
-    lines: List[str] = []
-    if program.career_outcomes:
-        lines.append(f"About {program.name} and careers: {program.career_outcomes}"
-                     f"{_dated(None, program.career_source)}")
-    if program.employers:
-        lines.append("Employers on record:")
-        for employer in program.employers:
-            relation = f": {employer.relation}" if employer.relation else ""
-            lines.append(f"- {employer.name}{relation}{_dated(employer.as_of, employer.source)}")
-    if not lines:
-        lines.append(f"The catalog has no career outcomes or endorsing employers on record for {program.name}.")
-    lines.append(f"\nNo MicroMasters guarantees a job. In general: {general_line(facts, 'career')}")
-    lines.append(f"More on {where_to_check(program)}")
-    return "\n".join(lines)
-
-
-def _price_line(price: PriceFact) -> str:
+def _price_phrase(price: PriceFact) -> str:
+    amount = money(price.amount, price.currency)
     if price.kind == "total":
-        text = f"Total: {money(price.amount, price.currency)}"
-    elif price.kind == "total_computed":
-        text = (f"Total: about {money(price.amount, price.currency)} "
-                "(our sum of the per-course fees, not a quoted price)")
-    elif price.kind == "per_course":
-        text = f"Per course: {money(price.amount, price.currency)}"
-    elif price.kind == "per_course_range":
-        text = f"Per course: {money(price.amount, price.currency)} to {money(price.amount_max, price.currency)}"
-    else:
-        text = f"Capstone or final exam: {money(price.amount, price.currency)}"
-    return f"- {text}{_dated(price.as_of, price.source)}"
+        return f"{amount} in total"
+    if price.kind == "total_computed":
+        return f"about {amount} in total (our sum of the course fees, not a quoted price)"
+    if price.kind == "per_course":
+        return f"{amount} per course"
+    if price.kind == "per_course_range":
+        return f"{amount} to {money(price.amount_max, price.currency)} per course"
+    return f"{amount} for the capstone or final exam"
 
 
-def cost_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText]) -> str:
+def cost_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link) -> str:
+    page = program_page(program)
     if not program.prices:
-        why = f" ({program.price_note.rstrip('.')})" if program.price_note else ""
-        return (
-            f"The catalog has no price on record for {program.name}{why}. I won't guess one. "
-            f"In general: {general_line(facts, 'cost')}\n"
-            f"Today's price is on {where_to_check(program)}"
+        general, source = _general(facts, "cost")
+        return compose(
+            f"No price on record for {program.name}, and I won't guess one.",
+            f"In general: {general} Today's price is on its page.",
+            [page, source], link,
         )
-    lines = [f"What {program.name} costs, from the catalog:"]
-    lines += [_price_line(price) for price in program.prices]
-    notes = list(dict.fromkeys(price.note for price in program.prices if price.note))
-    if notes:
-        lines.append("\nNote: " + " ".join(notes))
-    lines.append(f"\nPrices change; these are as of the dates shown. Today's price is on {where_to_check(program)}")
-    return "\n".join(lines)
+    first, *others = program.prices
+    lead = f"{program.name}: {_price_phrase(first)}"
+    details = [_price_phrase(p) + (_as_of(p.as_of) if p.as_of != first.as_of else "") for p in others]
+    if details:
+        lead += f" ({', '.join(details)})"
+    lead += f"{', as of ' + first.as_of if first.as_of else ''}."
+    return compose(lead, "Prices change: check today's on the program page.",
+                   [*(p.source for p in program.prices), page], link)
+
+
+def credit_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link) -> str:
+    page = program_page(program)
+    if not program.credit_pathways:
+        general, source = _general(facts, "credit")
+        return compose(
+            f"No credit pathway on record for {program.name}: a gap in my facts, not a no.",
+            f"In general: {general}",
+            [page, source], link,
+        )
+    pathways = program.credit_pathways
+    count = len(pathways)
+    lines = [f"Yes: {program.name} counts for credit at {count} school{'s' if count > 1 else ''} on record, "
+             "if you are admitted there:"]
+    for pathway in pathways[:MAX_PATHWAYS_LISTED]:
+        what = pathway.credit or pathway.degree
+        detail = f": {_first_clause(what)}" if what else ""
+        lines.append(f"- {pathway.institution}{detail}{_as_of(pathway.as_of)}")
+    if count > MAX_PATHWAYS_LISTED:
+        lines.append(f"- and {count - MAX_PATHWAYS_LISTED} more on the program page")
+    return compose("\n".join(lines), None, [*(p.source for p in pathways), page], link)
+
+
+def admission_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link) -> str:
+    if program.admission_guaranteed:
+        lead = f"Yes: according to the catalog, {program.name} guarantees admission."
+    else:
+        lead = f"No. Completing {program.name} does not guarantee admission to a Master's."
+    if program.admission_basis == "program" and program.admission_note:
+        context, source = first_sentence(program.admission_note), program.admission_source
+    else:
+        general, source = _general(facts, "admission")
+        context = f"No program-specific statement on record, so edX's general rule applies: {general}"
+    return compose(lead, context, [source, program_page(program)], link)
+
+
+def career_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link) -> str:
+    lead = f"No MicroMasters guarantees a job, {program.name} included."
+    sources: List[Optional[SourceRef]] = []
+    if program.employers:
+        named = ", ".join(
+            f"{e.name}{' (' + _first_clause(e.relation) + ')' if e.relation else ''}{_as_of(e.as_of)}"
+            for e in program.employers
+        )
+        context = f"Employers on record: {named}."
+        sources += [e.source for e in program.employers]
+    elif program.career_outcomes:
+        context = first_sentence(program.career_outcomes)
+        sources.append(program.career_source)
+    else:
+        general, source = _general(facts, "career")
+        context = f"No career outcomes or endorsing employers on record for it. In general: {general}"
+        sources.append(source)
+    return compose(lead, context, [*sources, program_page(program)], link)
 
 
 _BUILDERS = {
@@ -158,11 +187,24 @@ _BUILDERS = {
 }
 
 
-def answer(topic: str, program: Optional[ProgramFacts], facts: Dict[str, GeneralFactText]) -> str:
+def answer(topic: str, program: Optional[ProgramFacts], facts: Dict[str, GeneralFactText],
+           link: LinkStyle = plain_link) -> str:
     """The answer to one question topic, specific when a program is known, general otherwise."""
     if program is None:
-        return general_answer(topic, facts)
-    return _BUILDERS[topic](program, facts)
+        return general_answer(topic, facts, link)
+    return _BUILDERS[topic](program, facts, link)
+
+
+def faq_answer(fact: FaqFact, program: Optional[ProgramFacts], link: LinkStyle = plain_link) -> str:
+    """A general-FAQ answer, said for the program when the source is the program's own."""
+    text = f"{fact.answer.rstrip('.')}{_as_of(fact.as_of)}."
+    if fact.program_id and program is not None and program.id == fact.program_id:
+        text = f"For {program.name}: {text}"
+    return compose(text, None, [fact.source], link)
+
+
+def no_sourced_answer() -> str:
+    return "I don't have a sourced answer to that, and I won't guess."
 
 
 def which_program_prompt() -> str:
@@ -185,18 +227,18 @@ def program_chosen(program: ProgramFacts) -> str:
     return f"{program.name} ({program.institution}). What would you like to know about it?"
 
 
-def unknown_program() -> str:
+def unknown_program(link: LinkStyle = plain_link) -> str:
     return (
         "I couldn't find that program in the catalog. I know edX MicroMasters programs such as "
         "MITx Supply Chain Management or ColumbiaX Artificial Intelligence; the full list is on "
-        f"{EDX_SEARCH}. Which program do you mean?"
+        f"{link('edX', EDX_HOME.url)}. Which program do you mean?"
     )
 
 
 def offer_support(support_url: str) -> str:
     return (
-        "I can only answer questions about MicroMasters credit, admission, careers and cost. "
-        f"For anything else, the edX learner-support team can help: {support_url}"
+        "I can answer questions about MicroMasters credit, admission, careers and cost, and a few "
+        f"general ones. For anything else, the edX learner-support team can help: {support_url}"
     )
 
 

@@ -10,6 +10,7 @@ from actions.models import (
     CatalogRevision,
     CreditPathway,
     EmployerEndorsement,
+    FaqAnswer,
     GeneralFact,
     Institution,
     Price,
@@ -56,6 +57,19 @@ class EmployerFact:
 class GeneralFactText:
     topic: str
     text: str
+    as_of: Optional[str]
+    source: Optional[SourceRef]
+
+
+@dataclass(frozen=True)
+class FaqFact:
+    """A sourced answer beyond the four topics; `program_id` None means it holds for every program."""
+
+    topic: str
+    program_id: Optional[str]
+    question: str
+    phrasings: Tuple[str, ...]
+    answer: str
     as_of: Optional[str]
     source: Optional[SourceRef]
 
@@ -189,3 +203,16 @@ def _to_facts(program: Program) -> ProgramFacts:
 def general_facts(session: Session) -> Dict[str, GeneralFactText]:
     facts = session.execute(select(GeneralFact).options(selectinload(GeneralFact.source))).scalars()
     return {f.topic: GeneralFactText(f.topic, f.text, f.as_of, _ref(f.source)) for f in facts}
+
+
+def faq_facts(session: Session) -> Tuple[FaqFact, ...]:
+    entries = session.execute(
+        select(FaqAnswer)
+        .options(selectinload(FaqAnswer.phrasings), selectinload(FaqAnswer.source))
+        .order_by(FaqAnswer.position)
+    ).scalars()
+    return tuple(
+        FaqFact(f.topic, f.program_id, f.question, tuple(p.text for p in f.phrasings), f.answer, f.as_of,
+                _ref(f.source))
+        for f in entries
+    )

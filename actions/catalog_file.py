@@ -5,6 +5,7 @@ problem as `programs[3] (mitx-finance).prices[0].amount: value is not a valid fl
 Nothing here touches the database.
 """
 
+import re
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -12,6 +13,7 @@ import yaml
 from pydantic import BaseModel, Extra, StrictBool, ValidationError, validator
 
 TOPICS = ("credit", "admission", "career", "cost")
+FAQ_TOPIC = re.compile(r"[a-z][a-z0-9_]*")
 PRICE_KINDS = ("total", "total_computed", "per_course", "per_course_range", "capstone_or_exam")
 
 
@@ -153,12 +155,31 @@ class ProgramEntry(_Strict):
         return value
 
 
+class FaqEntry(_Strict):
+    """A general-FAQ answer beyond the four topics: edX-wide (program null) or one program's own."""
+
+    topic: str
+    program: Optional[str]
+    question: str
+    phrasings: List[str] = []
+    answer: str
+    as_of: Optional[str]
+    source: str
+
+    @validator("topic")
+    def _slug(cls, value):
+        if not FAQ_TOPIC.fullmatch(value):
+            raise ValueError("must be a lower-case slug: letters, digits and _")
+        return value
+
+
 class CatalogFile(_Strict):
     version: int
     sources: List[SourceEntry]
     institutions: List[InstitutionEntry]
     general_facts: List[GeneralFactEntry]
     programs: List[ProgramEntry]
+    faq: List[FaqEntry] = []
 
 
 def read_catalog(path: Union[str, Path]) -> CatalogFile:
@@ -259,4 +280,24 @@ def _reference_problems(catalog: CatalogFile) -> List[str]:
             owner = codes.setdefault(code.lower(), program.id)
             if owner != program.id:
                 problems.append(f"{where}.course_codes[{k}]: '{code}' is already a course of {owner}")
+    problems += _faq_problems(catalog, source_ids)
+    return problems
+
+
+def _faq_problems(catalog: CatalogFile, source_ids: set) -> List[str]:
+    problems: List[str] = []
+    program_ids = {p.id for p in catalog.programs}
+    seen: Dict[Tuple[str, Optional[str]], int] = {}
+    for index, entry in enumerate(catalog.faq):
+        where = f"faq[{index}] ({entry.topic})"
+        if entry.source not in source_ids:
+            problems.append(f"{where}.source: unknown source '{entry.source}'")
+        if entry.program is not None and entry.program not in program_ids:
+            problems.append(f"{where}.program: unknown program '{entry.program}'")
+        key = (entry.topic, entry.program)
+        if key in seen:
+            owner = f"program {entry.program}" if entry.program else "all programs"
+            problems.append(f"{where}: a second answer for {owner}, already given by faq[{seen[key]}]")
+        else:
+            seen[key] = index
     return problems

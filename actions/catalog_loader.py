@@ -16,6 +16,8 @@ from actions.models import (
     CourseCode,
     CreditPathway,
     EmployerEndorsement,
+    FaqAnswer,
+    FaqPhrasing,
     GeneralFact,
     Institution,
     InstitutionName,
@@ -28,6 +30,8 @@ from actions.models import (
 
 # Children before parents, so foreign keys hold at every step of the replacement.
 _TABLES_IN_DELETE_ORDER = (
+    FaqPhrasing,
+    FaqAnswer,
     ProgramSource,
     EmployerEndorsement,
     CreditPathway,
@@ -87,6 +91,12 @@ def _insert(session: Session, catalog: CatalogFile) -> None:
     session.flush()
     for entry in catalog.programs:
         session.add(_program(entry))
+    session.flush()
+    for position, entry in enumerate(catalog.faq):
+        faq = FaqAnswer(position=position, topic=entry.topic, program_id=entry.program, question=entry.question,
+                        answer=entry.answer, as_of=entry.as_of, source_id=entry.source)
+        faq.phrasings = [FaqPhrasing(position=i, text=text) for i, text in enumerate(entry.phrasings)]
+        session.add(faq)
 
 
 def _program(entry) -> Program:
@@ -144,6 +154,9 @@ def export_catalog(engine: Engine) -> dict:
                 selectinload(Program.employers), selectinload(Program.sources),
             ).order_by(Program.id)
         ).scalars().all()
+        faq = session.execute(
+            select(FaqAnswer).options(selectinload(FaqAnswer.phrasings)).order_by(FaqAnswer.position)
+        ).scalars().all()
         return {
             "version": 1,
             "sources": [{"id": s.id, "url": s.url, "title": s.title, "as_of": s.as_of} for s in sources],
@@ -155,6 +168,12 @@ def export_catalog(engine: Engine) -> dict:
                 {"topic": f.topic, "text": f.text, "as_of": f.as_of, "source": f.source_id} for f in facts
             ],
             "programs": [_program_dict(p) for p in programs],
+            "faq": [
+                {"topic": f.topic, "program": f.program_id, "question": f.question,
+                 "phrasings": [p.text for p in f.phrasings], "answer": f.answer, "as_of": f.as_of,
+                 "source": f.source_id}
+                for f in faq
+            ],
         }
 
 

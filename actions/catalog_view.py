@@ -1,7 +1,7 @@
 """The catalog as the action server reads it: one snapshot per catalog revision.
 
 Every turn opens a session and reads the catalog's revision (one indexed single-row query); the
-facts, general facts and the program resolver are rebuilt only when that revision has moved, so a
+facts, general facts, FAQ index and the program resolver are rebuilt only when that revision has moved, so a
 catalog load is picked up by the next message, without retraining or restarting anything.
 """
 
@@ -16,9 +16,11 @@ from actions.catalog import (
     ProgramFacts,
     all_program_facts,
     catalog_revision,
+    faq_facts,
     general_facts,
     program_names,
 )
+from actions.faq import FaqIndex
 from actions.programs import ProgramResolver
 
 
@@ -28,6 +30,7 @@ class CatalogView:
     resolver: ProgramResolver
     programs: Dict[str, ProgramFacts]
     general: Dict[str, GeneralFactText]
+    faq: FaqIndex
 
 
 _lock = threading.Lock()
@@ -47,6 +50,7 @@ def current_view(session: Session) -> CatalogView:
         resolver=ProgramResolver(program_names(session)),
         programs=all_program_facts(session),
         general=general_facts(session),
+        faq=FaqIndex(faq_facts(session)),
     )
     with _lock:
         _views[key] = view

@@ -169,3 +169,29 @@ class ProgramSource(Base):
     position = Column(Integer, nullable=False)
     source_id = Column(ForeignKey(SOURCE_FK), nullable=False)
     source = relationship(Source)
+
+
+class FaqAnswer(Base):
+    """A sourced answer to a question beyond the four topics; program NULL means edX-wide."""
+
+    __tablename__ = "faq_answers"
+    id = Column(Integer, primary_key=True)
+    position = Column(Integer, nullable=False)
+    topic = Column(String(60), nullable=False, index=True)
+    program_id = Column(ForeignKey("programs.id"))
+    question = Column(Text, nullable=False)
+    answer = Column(Text, nullable=False)
+    as_of = Column(Text)
+    source_id = Column(ForeignKey(SOURCE_FK), nullable=False)
+    source = relationship(Source)
+    phrasings = relationship("FaqPhrasing", order_by="FaqPhrasing.position", cascade="all, delete-orphan")
+
+
+class FaqPhrasing(Base):
+    """Ways learners ask an FAQ answer's question: what retrieval matches a message against."""
+
+    __tablename__ = "faq_phrasings"
+    id = Column(Integer, primary_key=True)
+    faq_id = Column(ForeignKey("faq_answers.id"), nullable=False, index=True)
+    position = Column(Integer, nullable=False)
+    text = Column(Text, nullable=False)

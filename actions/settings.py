@@ -16,6 +16,7 @@
 | SLACK_SUPPORT_CHANNEL | (none) | channel id where handoffs are posted (C...) |
 | SLACK_API_URL | https://slack.com/api/ | Slack's Web API (tests point it at a local stand-in) |
 | SLACK_RETRY_SECONDS | 30 | how often handoffs Slack refused are posted again |
+| FAQ_MATCH_THRESHOLD | 0.30 | least similarity for a general-FAQ answer (chosen by `python -m bench.faq_threshold`) |
 
 Secrets (the Slack token and signing secret) come only from the environment or a `.env` file that
 git ignores; `scripts/run.sh` reads `.env` if present.
@@ -98,6 +99,10 @@ def slack_api_url() -> str:
 
 def slack_retry_seconds() -> float:
     return float(_env("SLACK_RETRY_SECONDS") or 30)
+
+
+def faq_match_threshold() -> float:
+    return float(_env("FAQ_MATCH_THRESHOLD") or 0.30)
 
 
 def handoff_enabled() -> bool:

@@ -2,6 +2,11 @@
 
 Plain inputs and outputs (no Rasa types), one database session per turn, so the action classes
 stay thin and tests can drive a turn with nothing but a database.
+
+A *topic* is one of the four (`credit`, `admission`, `career`, `cost`) or a general-FAQ topic
+written `faq:<topic>` (`faq:exams`). The last topics answered are remembered, so an elliptical
+follow-up that only names another program ("what about the Wageningen one?") gets the same
+question answered for that program.
 """
 
 from dataclasses import dataclass, field
@@ -10,9 +15,12 @@ from typing import Dict, Optional, Sequence, Tuple
 from sqlalchemy.engine import Engine
 
 from actions import answers
-from actions.catalog_view import current_view
+from actions.catalog_view import CatalogView, current_view
 from actions.db import session_scope
+from actions.links import LinkStyle, plain_link
 from actions.programs import Resolution
+
+FAQ_PREFIX = "faq:"
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,16 @@ class Reply:
     messages: Tuple[Message, ...]
     program_id: Optional[str]
     pending_topics: Tuple[str, ...] = field(default=())
+    last_topics: Tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the conversation already knows when the learner names no program."""
+
+    program_id: Optional[str] = None  # the program talked about last
+    last_topics: Tuple[str, ...] = ()  # what was answered last
+    pending_topics: Tuple[str, ...] = ()  # asked before a "which program?" choice
 
 
 def topics_of_intent(intent: Optional[str]) -> Tuple[str, ...]:
@@ -36,43 +54,93 @@ def topics_of_intent(intent: Optional[str]) -> Tuple[str, ...]:
     return tuple(p[len("ask_"):] for p in parts if p.startswith("ask_") and p[len("ask_"):] in answers.TOPICS)
 
 
+def context_program(slot_program: Optional[str], known_page: Optional[str], page_program: Optional[str],
+                    engine: Optional[Engine] = None) -> Tuple[Optional[str], Optional[str]]:
+    """(program in context, page program to remember) given the page the widget sits on.
+
+    A page program (from the widget's metadata) that is in the catalog becomes the context when the
+    learner arrives on that page; after that, a program the learner names takes over until the
+    learner opens another program's page.
+    """
+    if not page_program or page_program == known_page:
+        return slot_program, known_page
+    with session_scope(engine) as session:
+        known = page_program in current_view(session).programs
+    return (page_program, page_program) if known else (slot_program, known_page)
+
+
+def _topic_text(topic: str, program, view: CatalogView, link: LinkStyle) -> Optional[str]:
+    if topic.startswith(FAQ_PREFIX):
+        fact = view.faq.answer_for(topic[len(FAQ_PREFIX):], program.id if program else None)
+        return answers.faq_answer(fact, program, link) if fact else None
+    return answers.answer(topic, program, view.general, link)
+
+
 def answer_turn(
     text: str,
     topics: Sequence[str],
-    context_program_id: Optional[str] = None,
+    context: Context = Context(),
     chosen_program_id: Optional[str] = None,
-    pending_topics: Sequence[str] = (),
+    link: LinkStyle = plain_link,
     engine: Optional[Engine] = None,
 ) -> Reply:
     """Answer `topics` (empty when the learner only named a program) for the program in play.
 
-    The program is the one chosen with a button, else the one the text names, else the one
-    from earlier in the conversation; several matches ask which one, remembering the question.
+    The program is the one chosen with a button, else the one the text names, else the one in
+    context; several matches ask which one, remembering the question. A message that only names a
+    program answers the question pending a choice, else the last question for the new program.
     """
     with session_scope(engine) as session:
         view = current_view(session)
-    if chosen_program_id:
-        resolution = Resolution((chosen_program_id,), "button")
-    else:
-        resolution = view.resolver.resolve(text)
+    resolution = Resolution((chosen_program_id,), "button") if chosen_program_id else view.resolver.resolve(text)
     if resolution.ambiguous:
         choices = [(pid, view.resolver.name_of(pid)) for pid in resolution.program_ids]
         return Reply(
             (Message(answers.which_program_prompt(), tuple(answers.program_buttons(choices))),),
-            context_program_id,
-            tuple(topics or pending_topics),
+            context.program_id,
+            tuple(topics or context.pending_topics or context.last_topics),
+            context.last_topics,
         )
-    program_id = resolution.unique or context_program_id
+    program_id = resolution.unique or context.program_id
     program = view.programs.get(program_id) if program_id else None
     if not topics:
-        if pending_topics and program is not None:
-            topics = pending_topics
+        if program is not None and context.pending_topics:
+            topics = context.pending_topics
+        elif program is not None and resolution.unique and context.last_topics:
+            topics = context.last_topics
         elif resolution.unique and program is not None:
             return Reply((Message(answers.program_chosen(program), tuple(answers.topic_buttons())),), program.id)
         else:
-            return Reply((Message(answers.unknown_program()),), context_program_id, tuple(pending_topics))
-    messages = [Message(answers.answer(topic, program, view.general)) for topic in topics]
-    return Reply(tuple(messages), program.id if program else None)
+            return Reply((Message(answers.unknown_program(link)),), context.program_id, context.pending_topics,
+                         context.last_topics)
+    messages = []
+    for topic in topics:
+        reply = _topic_text(topic, program, view, link)
+        messages.append(Message(reply or answers.no_sourced_answer()))
+    return Reply(tuple(messages), program.id if program else None, (), tuple(topics))
+
+
+def general_turn(
+    text: str,
+    threshold: float,
+    context: Context = Context(),
+    link: LinkStyle = plain_link,
+    engine: Optional[Engine] = None,
+) -> Optional[Reply]:
+    """A sourced general-FAQ answer for a question beyond the four topics, or None when the
+    catalog has none that fits (the caller then offers the support team)."""
+    with session_scope(engine) as session:
+        view = current_view(session)
+    match = view.faq.best(text, threshold)
+    if match is None:
+        return None
+    program_id = view.resolver.resolve(text).unique or context.program_id
+    program = view.programs.get(program_id) if program_id else None
+    fact = view.faq.answer_for(match.topic, program.id if program else None)
+    if fact is None:
+        return None
+    return Reply((Message(answers.faq_answer(fact, program, link)),), program.id if program else None, (),
+                 (FAQ_PREFIX + match.topic,))
 
 
 def program_name(program_id: Optional[str], engine: Optional[Engine] = None) -> Optional[str]:

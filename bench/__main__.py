@@ -32,7 +32,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
 VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
 RASA = str(VENV_BIN / "rasa")
-HELD_OUT = PROJECT_ROOT / "tests" / "nlu_heldout.yml"
+HELD_OUT = PROJECT_ROOT / "tests" / "nlu_dev.yml"
 RESULTS = BENCH_DIR / "results" / "latest.md"
 PROGRESS_EVERY_SECONDS = 30
 

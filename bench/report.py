@@ -78,7 +78,7 @@ def render(
         f"- python {platform.python_version()}, rasa {metadata.version('rasa')}, "
         f"rasa-sdk {metadata.version('rasa-sdk')}",
         f"- training examples: {training_examples} (data/); held-out examples: {held_out_examples} "
-        "(tests/nlu_heldout.yml)",
+        "(tests/nlu_dev.yml)",
         f"- latency: N={latency_messages} timed REST messages per config after {warmup_messages} warm-up, "
         "one client, sequential, keep-alive",
         "",

@@ -2,14 +2,20 @@
 
 import re
 
+import pytest
+
 from actions import answers
-from actions.catalog import CreditFact, EmployerFact, GeneralFactText, PriceFact, ProgramFacts, SourceRef
+from actions.catalog import CreditFact, EmployerFact, FaqFact, GeneralFactText, PriceFact, ProgramFacts, SourceRef
+from actions.links import markdown_link, plain_link, slack_link
 
 FAQ = SourceRef("Program FAQ", "https://example.edu/faq")
+PAGE = SourceRef("Program page", "https://example.edu/widgets")
+BLOG = SourceRef("edX Blog", "https://blog.example.org/top-faq")
 GENERAL = {
-    "credit": GeneralFactText("credit", "Usually only the offering university grants credit.", "2016-2017", FAQ),
-    "admission": GeneralFactText("admission", "No admission guarantee.", "2016-2017", FAQ),
-    "career": GeneralFactText("career", "Career-oriented; no job guarantee.", "2016-2017", FAQ),
+    "credit": GeneralFactText("credit", "Usually only the offering university grants credit. More text.", "2016-2017",
+                              BLOG),
+    "admission": GeneralFactText("admission", "No admission guarantee.", "2016-2017", BLOG),
+    "career": GeneralFactText("career", "Career-oriented; no job guarantee.", "2016-2017", BLOG),
     "cost": GeneralFactText("cost", "Programs generally cost $600-$1,400.", "2017", None),
 }
 
@@ -17,8 +23,8 @@ GENERAL = {
 def make_program(**changes) -> ProgramFacts:
     fields = dict(
         id="testx-widgets", title="Widget Engineering", edx_org="TestX", institution="Test University",
-        program_page=FAQ, num_courses=4, courses_note=None, admission_guaranteed=False,
-        admission_basis="program", admission_note="Credential holders still apply as usual.",
+        program_page=PAGE, num_courses=4, courses_note=None, admission_guaranteed=False,
+        admission_basis="program", admission_note="Credential holders still apply as usual. Second sentence.",
         admission_source=FAQ, career_outcomes=None, career_source=None, prices=(), price_note=None,
         credit_pathways=(), employers=(),
     )
@@ -30,88 +36,124 @@ def dollar_figures(text: str) -> set:
     return set(re.findall(r"\$[\d,]+(?:\.\d+)?", text))
 
 
-def test_cost_states_price_with_as_of_and_source():
+def test_cost_gives_the_figure_first_with_its_date_and_one_link_per_source():
     program = make_program(prices=(
         PriceFact("total", 1350, None, "USD", "2017", "5 x $150 + $600 exam", FAQ),
         PriceFact("per_course", 150, None, "USD", "2017", "5 x $150 + $600 exam", FAQ),
+        PriceFact("capstone_or_exam", 600, None, "USD", "2017", None, FAQ),
     ))
     text = answers.answer("cost", program, GENERAL)
-    assert "Total: $1,350 (as of 2017; source: Program FAQ, https://example.edu/faq)" in text
-    assert "Per course: $150" in text
-    assert text.count("5 x $150 + $600 exam") == 1
-    assert "https://example.edu/faq" in text
+    assert text.startswith("TestX Widget Engineering: $1,350 in total ($150 per course, $600 for the capstone "
+                           "or final exam), as of 2017.")
+    assert text.count("https://example.edu/faq") == 1
+    assert text.count("https://example.edu/widgets") == 1
+    assert text.splitlines()[-1] == ("Sources: Program FAQ: https://example.edu/faq · "
+                                     "TestX Widget Engineering page: https://example.edu/widgets")
+    assert "5 x $150" not in text
+
+
+def test_prices_of_different_dates_each_keep_theirs():
+    program = make_program(prices=(
+        PriceFact("total", 1350, None, "USD", "2017", None, FAQ),
+        PriceFact("per_course", 200, None, "USD", "2021", None, FAQ),
+    ))
+    assert "($200 per course (as of 2021)), as of 2017." in answers.answer("cost", program, GENERAL)
 
 
 def test_missing_price_is_a_gap_never_a_figure():
-    program = make_program(price_note="No price found in public sources.")
-    text = answers.answer("cost", program, GENERAL)
-    assert "no price on record for TestX Widget Engineering (No price found in public sources)" in text
-    assert "won't guess" in text
+    text = answers.answer("cost", make_program(price_note="No price found in public sources."), GENERAL)
+    assert text.startswith("No price on record for TestX Widget Engineering, and I won't guess one.")
     assert dollar_figures(text) == {"$600", "$1,400"}  # only the general range, said as general
-    assert "In general: Programs generally cost $600-$1,400. (as of 2017)" in text
-    assert "https://example.edu/faq" in text
+    assert "In general: Programs generally cost $600-$1,400 (as of 2017)." in text
+    assert "https://example.edu/widgets" in text
 
 
 def test_missing_program_page_points_to_edx():
     text = answers.answer("cost", make_program(program_page=None), GENERAL)
-    assert 'https://www.edx.org, search for "TestX Widget Engineering"' in text
+    assert "edX: https://www.edx.org" in text
 
 
-def test_computed_total_and_unknown_currency_are_labelled():
+def test_computed_total_range_and_unknown_currency_are_labelled():
     program = make_program(prices=(
         PriceFact("total_computed", 891, None, "USD", "2016-09", None, None),
-        PriceFact("total", 1500, None, None, "2017", None, None),
-        PriceFact("per_course_range", 100, 1000, "USD", None, None, None),
+        PriceFact("total", 1500, None, None, "2016-09", None, None),
+        PriceFact("per_course_range", 100, 1000, "USD", "2016-09", None, None),
     ))
     text = answers.answer("cost", program, GENERAL)
-    assert "about $891 (our sum of the per-course fees, not a quoted price)" in text
-    assert "1,500 (currency not stated by the source)" in text
-    assert "Per course: $100 to $1,000" in text
+    assert "about $891 in total (our sum of the course fees, not a quoted price)" in text
+    assert "1,500 (currency not stated by the source) in total" in text
+    assert "$100 to $1,000 per course" in text
 
 
-def test_credit_lists_pathways_with_dates():
+def test_credit_says_yes_first_and_lists_at_most_three_pathways():
     program = make_program(credit_pathways=(
-        CreditFact("Test University", "MSc Widgets", "one semester", "2018", FAQ),
+        CreditFact("Test University", "MSc Widgets", "one semester; then more detail (quoted 2015)", "2018", FAQ),
         CreditFact("Other College", None, None, None, None),
+        CreditFact("Third School", "MBA", None, "2020", BLOG),
+        CreditFact("Fourth School", "MSc", "25%", "2021", BLOG),
     ))
     text = answers.answer("credit", program, GENERAL)
-    assert "- Test University, MSc Widgets: one semester (as of 2018; source: Program FAQ" in text
-    assert "- Other College\n" in text
-    assert "only if you are admitted" in text
+    lines = text.splitlines()
+    assert lines[0] == "Yes: TestX Widget Engineering counts for credit at 4 schools on record, if you are admitted there:"
+    assert lines[1] == "- Test University: one semester (as of 2018)"
+    assert lines[2] == "- Other College"
+    assert lines[3] == "- Third School: MBA (as of 2020)"
+    assert lines[4] == "- and 1 more on the program page"
+    assert "Fourth School" not in text
 
 
 def test_credit_without_pathways_says_gap_and_general_rule():
     text = answers.answer("credit", make_program(), GENERAL)
-    assert "no credit pathway on record for TestX Widget Engineering" in text
-    assert "not a no" in text
-    assert "Usually only the offering university grants credit." in text
+    assert text.startswith("No credit pathway on record for TestX Widget Engineering: a gap in my facts, not a no.")
+    assert "In general: Usually only the offering university grants credit (as of 2016-2017)." in text
+    assert "More text" not in text
 
 
-def test_admission_is_no_with_the_program_statement():
+def test_admission_is_no_first_with_one_sentence_of_the_program_statement():
     text = answers.answer("admission", make_program(), GENERAL)
-    assert text.startswith("No. Completing TestX Widget Engineering does not guarantee admission")
-    assert "Credential holders still apply as usual." in text
+    assert text.startswith("No. Completing TestX Widget Engineering does not guarantee admission to a Master's. "
+                           "Credential holders still apply as usual.")
+    assert "Second sentence" not in text
 
 
 def test_admission_edx_wide_rule_is_said_as_such():
     text = answers.answer("admission", make_program(admission_basis="edx-wide", admission_note=None), GENERAL)
-    assert "no program-specific statement" in text and "edX's rule" in text
+    assert "No program-specific statement on record, so edX's general rule applies" in text
 
 
-def test_career_lists_employers_and_never_promises_a_job():
-    program = make_program(employers=(EmployerFact("Acme", "endorsing employer", "2017", FAQ),))
+def test_career_names_employers_and_never_promises_a_job():
+    program = make_program(employers=(EmployerFact("Acme", "endorsing employer (launch blog)", "2017", FAQ),))
     text = answers.answer("career", program, GENERAL)
-    assert "- Acme: endorsing employer (as of 2017; source: Program FAQ" in text
-    assert "No MicroMasters guarantees a job" in text
+    assert text.startswith("No MicroMasters guarantees a job, TestX Widget Engineering included. "
+                           "Employers on record: Acme (endorsing employer) (as of 2017).")
     empty = answers.answer("career", make_program(), GENERAL)
-    assert "no career outcomes or endorsing employers on record" in empty
+    assert "No career outcomes or endorsing employers on record" in empty
 
 
 def test_general_answers_without_a_program():
     for topic in answers.TOPICS:
         text = answers.answer(topic, None, GENERAL)
-        assert GENERAL[topic].text in text
+        assert answers.first_sentence(GENERAL[topic].text).rstrip(".") in text
         assert "which program" in text
+
+
+@pytest.mark.parametrize("link, expected", [
+    (plain_link, "Source: Program FAQ: https://example.edu/faq"),
+    (markdown_link, "Source: [Program FAQ](https://example.edu/faq)"),
+    (slack_link, "Source: <https://example.edu/faq|Program FAQ>"),
+])
+def test_links_are_written_for_the_channel(link, expected):
+    text = answers.answer("admission", make_program(program_page=FAQ), GENERAL, link)
+    assert text.splitlines()[-1] == expected
+
+
+def test_faq_answer_is_short_dated_sourced_and_names_the_program_when_it_is_its_own():
+    fact = FaqFact("exams", "testx-widgets", "Are exams proctored?", (), "Yes, online with a webcam.", "2023", FAQ)
+    text = answers.faq_answer(fact, make_program(), markdown_link)
+    assert text == ("For TestX Widget Engineering: Yes, online with a webcam (as of 2023).\n"
+                    "Source: [Program FAQ](https://example.edu/faq)")
+    general = FaqFact("exams", None, "Are exams proctored?", (), "It depends on the program.", None, FAQ)
+    assert answers.faq_answer(general, make_program()).startswith("It depends on the program.\n")
 
 
 def test_buttons_carry_the_program_id():

@@ -34,6 +34,7 @@ def test_load_then_export_gives_the_file_back(engine, catalog_dict):
     for section in ("sources", "institutions", "programs"):
         assert _by_id(exported[section]) == _by_id(catalog_dict[section]), section
     assert _by_id(exported["general_facts"], "topic") == _by_id(catalog_dict["general_facts"], "topic")
+    assert exported["faq"] == catalog_dict["faq"]
 
 
 def test_reload_replaces_and_bumps_the_revision(loaded_engine, catalog_dict):

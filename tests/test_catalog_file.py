@@ -108,3 +108,36 @@ def test_cli_validate_reports_and_exits_1(tmp_path, raw_catalog, capsys):
     assert "programs[0] (mitx-supply-chain-management).num_courses: value is not a valid integer" in error
     assert "nothing was written" in error
     assert not database.exists()
+
+
+FAQ_ENTRY = {"topic": "refunds", "program": None, "question": "Can I get a refund?", "phrasings": ["refund?"],
+             "answer": "Within a set period, yes.", "as_of": "2024", "source": "mit-scm-faq"}
+
+
+def test_a_catalog_without_faq_still_loads(raw_catalog):
+    raw_catalog.pop("faq", None)
+    assert parse_catalog(raw_catalog).faq == []
+
+
+def test_faq_entries_are_checked_by_entry_and_field(raw_catalog):
+    raw_catalog["faq"] = [
+        dict(FAQ_ENTRY),
+        dict(FAQ_ENTRY, program="no-such-program", source="no-such-source"),
+        dict(FAQ_ENTRY),
+        dict(FAQ_ENTRY, topic="Refunds!"),
+        {key: value for key, value in FAQ_ENTRY.items() if key != "answer"},
+    ]
+    problems = _problems(raw_catalog)
+    assert "faq[3].topic: must be a lower-case slug: letters, digits and _" in problems
+    assert "faq[4].answer: required field is missing" in problems
+    raw_catalog["faq"] = raw_catalog["faq"][:3]
+    assert _problems(raw_catalog) == [
+        "faq[1] (refunds).source: unknown source 'no-such-source'",
+        "faq[1] (refunds).program: unknown program 'no-such-program'",
+        "faq[2] (refunds): a second answer for all programs, already given by faq[0]",
+    ]
+
+
+def test_faq_entry_needs_a_source(raw_catalog):
+    raw_catalog["faq"] = [dict(FAQ_ENTRY, source=None)]
+    assert _problems(raw_catalog) == ["faq[0].source: none is not an allowed value"]

