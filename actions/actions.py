@@ -138,11 +138,12 @@ class ActionAnswerGeneral(Action):
         return "action_answer_general"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict]:
+        message = tracker.latest_message or {}
         context, page_program = await conversation_context(tracker)
         reply = await off_the_loop(
             general_turn,
-            text=(tracker.latest_message or {}).get("text") or "",
-            threshold=settings.faq_match_threshold(),
+            text=message.get("text") or "",
+            threshold=settings.faq_match_threshold((message.get("intent") or {}).get("name") or ""),
             context=context,
             link=style_for_channel(tracker.get_latest_input_channel()),
         )

@@ -16,7 +16,8 @@
 | SLACK_SUPPORT_CHANNEL | (none) | channel id where handoffs are posted (C...) |
 | SLACK_API_URL | https://slack.com/api/ | Slack's Web API (tests point it at a local stand-in) |
 | SLACK_RETRY_SECONDS | 30 | how often handoffs Slack refused are posted again |
-| FAQ_MATCH_THRESHOLD | 0.30 | least similarity for a general-FAQ answer (chosen by `python -m bench.faq_threshold`) |
+| FAQ_MATCH_THRESHOLD | 0.32 | least similarity for a general-FAQ answer to an in-domain question (`ask_general`) |
+| FAQ_OFF_DOMAIN_THRESHOLD | 0.50 | the same for a message the NLU calls `out_of_scope` (both chosen by `python -m bench.faq_threshold`) |
 
 Secrets (the Slack token and signing secret) come only from the environment or a `.env` file that
 git ignores; `scripts/run.sh` reads `.env` if present.
@@ -101,8 +102,11 @@ def slack_retry_seconds() -> float:
     return float(_env("SLACK_RETRY_SECONDS") or 30)
 
 
-def faq_match_threshold() -> float:
-    return float(_env("FAQ_MATCH_THRESHOLD") or 0.30)
+def faq_match_threshold(intent: str = "ask_general") -> float:
+    """How similar a message must be to an FAQ phrasing to get that answer; stricter off-domain."""
+    if intent == "out_of_scope":
+        return float(_env("FAQ_OFF_DOMAIN_THRESHOLD") or 0.50)
+    return float(_env("FAQ_MATCH_THRESHOLD") or 0.32)
 
 
 def handoff_enabled() -> bool:

@@ -24,8 +24,12 @@ from pathlib import Path
 import requests
 
 from actions import settings
-from bench.measure import WARMUP_MESSAGES, held_out_scores, read_nlu_examples, rest_latency
+from actions.catalog import faq_facts
+from actions.db import engine_for, session_scope
+from actions.faq import FaqIndex
+from bench.measure import WARMUP_MESSAGES, held_out_scores, read_nlu_examples, real_question_scores, rest_latency
 from bench.report import ConfigResult, render
+from bench.scoring import read_real_questions
 from bench.servers import BenchError, Processes, free_port, http_ok, parse_answers, peak_rss_mb, wait_until
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -75,6 +79,8 @@ class Bench:
         self.processes = processes
         self.latency_messages = latency_messages
         self.held_out = read_nlu_examples(HELD_OUT)
+        self.real_questions = read_real_questions()
+        self.faq: FaqIndex | None = None
         self.snapshot = work / "project"
         self.action_server: subprocess.Popen | None = None
         self.action_url = ""
@@ -103,6 +109,8 @@ class Bench:
         if done.returncode != 0:
             raise BenchError(f"loading the catalog failed (exit {done.returncode}):\n{done.stdout}{done.stderr}")
         say(f"  {done.stdout.strip()}")
+        with session_scope(engine_for(url)) as session:
+            self.faq = FaqIndex(faq_facts(session))
         return url
 
     def start_action_server(self, database_url: str) -> subprocess.Popen:
@@ -183,6 +191,10 @@ class Bench:
                 held_out = held_out_scores(session, base_url, self.held_out)
                 say(f"  accuracy {held_out.accuracy:.3f}, macro-F1 {held_out.macro_f1:.3f}, "
                     f"{held_out.fallbacks} nlu_fallback")
+                say(f"  real questions: parsing {len(self.real_questions)}...")
+                real = real_question_scores(session, base_url, self.real_questions, self.faq)
+                say(f"  four-topic accuracy {real.scores.four_topic_accuracy:.3f}, out-of-scope given a topic "
+                    f"answer {real.scores.oos_topic_share:.3f}")
                 say(f"  latency: {WARMUP_MESSAGES} warm-up + {self.latency_messages} timed REST messages...")
                 latency = rest_latency(session, base_url, self.latency_messages)
                 self.check_action_server()
@@ -206,6 +218,9 @@ class Bench:
             p95_ms=latency.p95_ms,
             empty_replies=latency.empty_replies,
             peak_rss_mb=rss,
+            real=real,
+            words_median=latency.words_median,
+            words_p95=latency.words_p95,
         )
 
     def run(self, only: str | None) -> str:
@@ -222,6 +237,7 @@ class Bench:
             results.get("default"),
             training_examples=len(training),
             held_out_examples=len(self.held_out),
+            real_questions=len(self.real_questions),
             latency_messages=self.latency_messages,
             warmup_messages=WARMUP_MESSAGES,
             action_server_rss_mb=action_rss,

@@ -1,4 +1,4 @@
-"""The measurements: held-out intent accuracy and macro-F1, and REST reply latency."""
+"""The measurements: dev-set and real-question scores, REST reply latency and answer length."""
 
 import re
 import time
@@ -10,6 +10,10 @@ import numpy
 import requests
 import yaml
 from sklearn.metrics import f1_score
+
+from actions.faq import FaqIndex
+from actions.settings import faq_match_threshold
+from bench.scoring import OTHER, OUT_OF_SCOPE_INTENTS, RealQuestion, Scores, label_of_intent, score
 
 # Realistic learner turns; each sender id gets the whole script once, in order, so trackers stay short.
 # The questions go through action_answer_question, i.e. the action server and the catalog database.
@@ -71,6 +75,37 @@ class Latency:
     p95_ms: float
     empty_replies: int
     sample: str
+    words_median: float  # words per bot message, what a learner reads
+    words_p95: float
+
+
+@dataclass
+class RealQuestionResult:
+    scores: Scores
+    faq_right: int  # questions beyond the four topics given the FAQ answer of their labelled subject
+    faq_wrong: int  # ... given another subject's FAQ answer
+    faq_labelled: int  # questions beyond the four topics whose subject has an FAQ answer in the catalog
+
+
+def real_question_scores(session: requests.Session, base_url: str, questions: list[RealQuestion],
+                         faq: FaqIndex) -> RealQuestionResult:
+    """Parse every real question; score what the assistant would answer, and which FAQ answer it gives."""
+    pairs, right, wrong, labelled = [], 0, 0, 0
+    known_subjects = {fact.topic for fact in faq.facts}
+    for question in questions:
+        response = session.post(f"{base_url}/model/parse", json={"text": question.text}, timeout=30)
+        response.raise_for_status()
+        intent = (response.json().get("intent") or {}).get("name") or ""
+        predicted = label_of_intent(intent)
+        pairs.append((question.label, predicted))
+        if question.label != OTHER or question.faq not in known_subjects:
+            continue
+        labelled += 1
+        match = faq.best(question.text, faq_match_threshold(intent)) if predicted == OTHER else None
+        if match is not None and intent in OUT_OF_SCOPE_INTENTS:
+            right += match.topic == question.faq
+            wrong += match.topic != question.faq
+    return RealQuestionResult(score(pairs), right, wrong, labelled)
 
 
 def rest_latency(session: requests.Session, base_url: str, messages: int) -> Latency:
@@ -81,7 +116,7 @@ def rest_latency(session: requests.Session, base_url: str, messages: int) -> Lat
     """
     url = f"{base_url}/webhooks/rest/webhook"
     run = uuid.uuid4().hex[:8]
-    timings, empty, sample = [], 0, ""
+    timings, empty, sample, words = [], 0, "", []
     for index in range(WARMUP_MESSAGES + messages):
         message = SCRIPT[index % len(SCRIPT)]
         payload = {"sender": f"bench-{run}-{index // len(SCRIPT)}", "message": message}
@@ -93,9 +128,11 @@ def rest_latency(session: requests.Session, base_url: str, messages: int) -> Lat
             continue
         timings.append(elapsed * 1000)
         texts = [reply.get("text") for reply in response.json() if reply.get("text")]
+        words += [len(text.split()) for text in texts]
         if not texts:
             empty += 1
         elif message == SCRIPT[1] and not sample:
             sample = texts[0]
     p50, p95 = numpy.percentile(timings, [50, 95])
-    return Latency(float(p50), float(p95), empty, sample)
+    words_median, words_p95 = numpy.percentile(words or [0], [50, 95])
+    return Latency(float(p50), float(p95), empty, sample, float(words_median), float(words_p95))

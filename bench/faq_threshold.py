@@ -1,0 +1,79 @@
+"""Choose the general-FAQ match threshold by cross-validation on the project's own data.
+
+    .venv/bin/python -m bench.faq_threshold [--catalog catalog/catalog.yaml]
+
+Positives: each FAQ phrasing, held out in turn (leave-one-out), must find its own topic among the
+others. Negatives: the `out_of_scope` training examples (off-domain messages) must find nothing.
+Prints, for each candidate threshold, the share of held-out phrasings answered with the right topic,
+and the share of off-domain messages that would get an FAQ answer; suggests the threshold with the
+largest difference (Youden's J) for messages the NLU calls `ask_general`, and a stricter one for
+messages it calls `out_of_scope` (at most 5% of off-domain messages answered). The real-question
+test set is never read here.
+"""
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import List, Tuple
+
+import numpy as np
+
+from actions.catalog import FaqFact, SourceRef
+from actions.catalog_file import read_catalog
+from actions.faq import FaqIndex
+from bench.measure import read_nlu_examples
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CANDIDATES = np.round(np.arange(0.10, 1.01, 0.02), 2)
+OFF_DOMAIN_LIMIT = 0.05
+
+
+def faq_facts_of(catalog_path: Path) -> List[FaqFact]:
+    catalog = read_catalog(catalog_path)
+    return [FaqFact(e.topic, e.program, e.question, tuple(e.phrasings), e.answer, e.as_of, SourceRef(e.source, None))
+            for e in catalog.faq]
+
+
+def held_out_phrasing_scores(facts: List[FaqFact]) -> List[Tuple[str, str, float]]:
+    """(true topic, best topic, score) for every phrasing, matched against an index without it."""
+    results = []
+    for i, fact in enumerate(facts):
+        for j, phrasing in enumerate(fact.phrasings):
+            rest = list(facts)
+            rest[i] = replace(fact, phrasings=fact.phrasings[:j] + fact.phrasings[j + 1:])
+            scores = FaqIndex(rest).scores(phrasing)
+            best = max(scores, key=scores.get)
+            results.append((fact.topic, best, scores[best]))
+    return results
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.faq_threshold", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--catalog", type=Path, default=PROJECT_ROOT / "catalog" / "catalog.yaml")
+    args = parser.parse_args(argv)
+    facts = faq_facts_of(args.catalog)
+    positives = held_out_phrasing_scores(facts)
+    index = FaqIndex(facts)
+    off_domain = [text for text, intent in read_nlu_examples(PROJECT_ROOT / "data" / "nlu.yml")
+                  if intent == "out_of_scope"]
+    negatives = [max(index.scores(text).values(), default=0.0) for text in off_domain]
+    print(f"{len(positives)} held-out FAQ phrasings, {len(negatives)} off-domain training messages")
+    print("| threshold | phrasings answered with their topic | off-domain messages given an FAQ answer |")
+    print("|---:|---:|---:|")
+    best_threshold, best_j = None, -1.0
+    for threshold in CANDIDATES:
+        recall = np.mean([truth == topic and score >= threshold for truth, topic, score in positives])
+        false_rate = np.mean([score >= threshold for score in negatives])
+        print(f"| {threshold:.2f} | {recall:.3f} | {false_rate:.3f} |")
+        if recall - false_rate > best_j:
+            best_threshold, best_j = threshold, recall - false_rate
+    print(f"suggested FAQ_MATCH_THRESHOLD (for ask_general): {best_threshold:.2f} (Youden's J {best_j:.3f})")
+    strict = next(t for t in CANDIDATES if np.mean([score >= t for score in negatives]) <= OFF_DOMAIN_LIMIT)
+    print(f"suggested FAQ_OFF_DOMAIN_THRESHOLD (for out_of_scope): {strict:.2f} (the lowest that gives at most "
+          f"{OFF_DOMAIN_LIMIT:.0%} of off-domain messages an FAQ answer)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
