@@ -8,7 +8,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator, List, Optional
 
 import requests
 import socketio
@@ -35,15 +35,14 @@ class Assistant:
     tracker_store_url: str
     logs: Path
 
-    def say(self, sender: str, message: str) -> List[Dict]:
-        response = requests.post(
-            f"{self.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=60
-        )
+    def say(self, sender: str, message: str, metadata: Optional[Dict] = None) -> List[Dict]:
+        body = {"sender": sender, "message": message, **({"metadata": metadata} if metadata else {})}
+        response = requests.post(f"{self.rasa_url}/webhooks/rest/webhook", json=body, timeout=60)
         assert response.status_code == 200, response.text
         return response.json()
 
-    def text(self, sender: str, message: str) -> str:
-        return "\n".join(reply.get("text", "") for reply in self.say(sender, message))
+    def text(self, sender: str, message: str, metadata: Optional[Dict] = None) -> str:
+        return "\n".join(reply.get("text", "") for reply in self.say(sender, message, metadata))
 
 
 @contextmanager
@@ -84,8 +83,9 @@ def running_assistant(workdir: Path, database_url: str, tracker_store_url: str,
 class Learner:
     """A learner's web chat over socket.io, as the widget talks (long-polling, session persistence)."""
 
-    def __init__(self, url, origin=None, session_id=None, transports=("polling",)):
+    def __init__(self, url, origin=None, session_id=None, transports=("polling",), custom_data=None):
         self.url = url
+        self.custom_data = custom_data  # what rasa-webchat sends as `customData` (the page's program)
         self.origin = origin
         self.transports = list(transports)
         self.session_id = session_id or uuid.uuid4().hex
@@ -103,7 +103,10 @@ class Learner:
         await asyncio.wait_for(confirmed.wait(), 30)
 
     async def say(self, text):
-        await self.client.emit("user_uttered", {"message": text, "session_id": self.session_id})
+        message = {"message": text, "session_id": self.session_id}
+        if self.custom_data:
+            message["customData"] = self.custom_data
+        await self.client.emit("user_uttered", message)
 
     async def hear(self, expected, timeout=30):
         """The next message containing `expected`; Rasa's socket.io output sends each paragraph of a

@@ -94,7 +94,8 @@ def test_credit_says_yes_first_and_lists_at_most_three_pathways():
     ))
     text = answers.answer("credit", program, GENERAL)
     lines = text.splitlines()
-    assert lines[0] == "Yes: TestX Widget Engineering counts for credit at 4 schools on record, if you are admitted there:"
+    assert lines[0] == ("Yes: TestX Widget Engineering counts for credit at 4 schools on record, "
+                        "if you are admitted there:")
     assert lines[1] == "- Test University: one semester (as of 2018)"
     assert lines[2] == "- Other College"
     assert lines[3] == "- Third School: MBA (as of 2020)"

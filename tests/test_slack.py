@@ -73,13 +73,15 @@ def test_staff_question_is_answered_in_its_thread(assistant, slack):
                "text": "<@UBOT> how much does the MITx SCM cost?"}
     assert send_event(assistant, event_callback(mention, new_event_id())).status_code == 200
     answer = slack.wait_for_posts(1, channel="CSTAFF", thread_ts=ts)
-    assert "Total: $1,350" in answer[0]["text"]
+    assert answer[0]["text"].startswith("MITx Supply Chain Management: $1,350 in total")
+    slack_link = "<https://micromasters.mit.edu/scm/frequently-asked-questions/|MIT SCM MicroMasters FAQ>"
+    assert slack_link in answer[0]["text"]
     dm_ts = new_ts()
     direct = {"type": "message", "channel": "D123", "channel_type": "im", "user": "USTAFF", "ts": dm_ts,
               "text": "does the columbia AI one guarantee admission?"}
     assert send_event(assistant, event_callback(direct, new_event_id())).status_code == 200
     answer = slack.wait_for_posts(1, channel="D123", thread_ts=dm_ts)
-    assert "ColumbiaX Artificial Intelligence does not guarantee admission" in answer[0]["text"]
+    assert "Completing ColumbiaX Artificial Intelligence does not guarantee admission" in answer[0]["text"]
 
 
 def test_forged_and_replayed_requests_are_rejected(assistant, slack):

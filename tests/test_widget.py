@@ -153,11 +153,11 @@ def test_widget_conversation_history_links_and_escaping(site, browser):
 
     chat.say("how much does the MITx Supply Chain Management MicroMasters cost?")
     page.wait_for_selector(".rw-typing-indication", state="attached")
-    chat.expect_reply("Total: $1,350")
+    chat.expect_reply("$1,350 in total")
 
     link = page.locator('.rw-response a[href^="https://micromasters.mit.edu/"]').first
-    assert link.get_attribute("href").startswith("https://micromasters.mit.edu/scm/")
-    assert link.inner_text() == link.get_attribute("href")
+    assert link.get_attribute("href") == "https://micromasters.mit.edu/scm/frequently-asked-questions/"
+    assert link.inner_text() == "MIT SCM MicroMasters FAQ"  # labelled with the source's name
     assert "noopener" in link.get_attribute("rel") and link.get_attribute("target") == "_blank"
 
     chat.say("how much does the MIT micromasters cost?")
@@ -165,15 +165,15 @@ def test_widget_conversation_history_links_and_escaping(site, browser):
     page.locator(".rw-replies .rw-reply", has_text="MITx Finance").last.wait_for()
     chat.screenshot("widget-desktop-buttons.png")
     page.locator(".rw-replies .rw-reply", has_text="MITx Finance").last.click()
-    chat.expect_reply("no price on record for MITx Finance")
+    chat.expect_reply("No price on record for MITx Finance")
     chat.screenshot("widget-desktop.png")
 
     before = session_id(page)
     assert before
     page.reload()
     chat.open_chat(site["origin"])
-    chat.expect_reply("no price on record for MITx Finance")
-    chat.expect_reply("Total: $1,350")
+    chat.expect_reply("No price on record for MITx Finance")
+    chat.expect_reply("$1,350 in total")
     assert chat.messages.get_by_text("how much does the MIT micromasters cost?").count() == 1
     assert session_id(page) == before
     chat.say("and does it guarantee admission?")  # the same session on the server: the program is still Finance
@@ -199,7 +199,7 @@ def test_widget_on_a_phone(site, browser):
     chat.open_chat(site["origin"])
     chat.expect_reply(GREETING)
     chat.say("how much does the MITx Supply Chain Management MicroMasters cost?")
-    chat.expect_reply("Total: $1,350")
+    chat.expect_reply("$1,350 in total")
     sender = page.locator(".rw-new-message")
     box = sender.bounding_box()
     assert box and box["x"] >= 0 and box["x"] + box["width"] <= 375 and box["y"] + box["height"] <= 740
@@ -207,3 +207,15 @@ def test_widget_on_a_phone(site, browser):
     chat.screenshot("widget-phone.png")
     chat.check_nothing_left_the_machine(site["rasa_url"])
 
+
+
+def test_widget_tells_the_assistant_which_program_page_it_is_on(site, browser):
+    """The demo page is the Supply Chain Management page: a question without a program name is about it."""
+    chat = browser({"width": 1280, "height": 860})
+    chat.open_chat(site["origin"])
+    chat.expect_reply(GREETING)
+    chat.say("how much does it cost?")
+    chat.expect_reply("MITx Supply Chain Management: $1,350 in total")
+    chat.say("what about the wageningen one?")  # naming another program still switches, with the same question
+    chat.expect_reply("WageningenX Biobased Sciences for Sustainability: $1,200 in total")
+    chat.check_nothing_left_the_machine(site["rasa_url"])

@@ -3,6 +3,9 @@
 (function () {
   "use strict";
   var config = window.WEBCHAT_CONFIG || {};
+  // The program this page is about (<body data-program-id="...">, a catalog id): sent with every
+  // message, so "how much does it cost?" is answered for this program unless another is named.
+  var programId = document.body.getAttribute("data-program-id");
   window.WebChat.default(
     {
       socketUrl: config.socketUrl,
@@ -11,7 +14,7 @@
       title: "MicroMasters assistant",
       subtitle: "Credit, admission, jobs and cost",
       inputTextFieldHint: "Ask about a MicroMasters program…",
-      customData: { language: "en" },
+      customData: programId ? { language: "en", program_id: programId } : { language: "en" },
       // Keep the session id and the conversation in localStorage: a reload brings both back.
       params: { storage: "local" },
       // Hidden while the Rasa server is unreachable; socket.io reconnects and the widget comes back.
