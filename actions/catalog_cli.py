@@ -21,7 +21,7 @@ from actions import settings
 from actions.catalog_file import CatalogFileError, parse_catalog, read_catalog
 from actions.catalog_loader import create_schema, export_catalog, load_catalog
 from actions.db import engine_for, session_scope
-from actions.models import CatalogRevision, CreditPathway, Price, Program
+from actions.models import CatalogRevision, CreditPathway, FaqAnswer, Price, Program
 
 
 def main(argv=None) -> int:
@@ -39,10 +39,12 @@ def main(argv=None) -> int:
         path = Path(args.file) if args.file else settings.catalog_file()
         catalog = read_catalog(path)
         if args.command == "validate":
-            print(f"{path}: valid ({len(catalog.programs)} programs, {len(catalog.sources)} sources)")
+            print(f"{path}: valid ({len(catalog.programs)} programs, {len(catalog.faq)} FAQ answers, "
+                  f"{len(catalog.sources)} sources)")
             return 0
         revision = load_catalog(engine_for(url), catalog)
-        print(f"loaded {len(catalog.programs)} programs from {path} into {_safe(url)} (revision {revision})")
+        print(f"loaded {len(catalog.programs)} programs and {len(catalog.faq)} FAQ answers from {path} "
+              f"into {_safe(url)} (revision {revision})")
         return 0
     except CatalogFileError as error:
         print(f"error: {error}\nnothing was written to the database.", file=sys.stderr)
@@ -75,7 +77,8 @@ def _status(url: str) -> int:
             return 1
         counts = {
             name: session.execute(select(func.count()).select_from(model)).scalar_one()
-            for name, model in (("programs", Program), ("prices", Price), ("credit_pathways", CreditPathway))
+            for name, model in (("programs", Program), ("prices", Price), ("credit_pathways", CreditPathway),
+                                ("faq_answers", FaqAnswer))
         }
         print(f"{_safe(url)}: revision {stamp.revision}, loaded {stamp.loaded_at:%Y-%m-%d %H:%M} UTC, "
               + ", ".join(f"{v} {k}" for k, v in counts.items()))
