@@ -16,8 +16,8 @@
 | SLACK_SUPPORT_CHANNEL | (none) | channel id where handoffs are posted (C...) |
 | SLACK_API_URL | https://slack.com/api/ | Slack's Web API (tests point it at a local stand-in) |
 | SLACK_RETRY_SECONDS | 30 | how often handoffs Slack refused are posted again |
-| FAQ_MATCH_THRESHOLD | 0.32 | least similarity for a general-FAQ answer to an `ask_general` question |
-| FAQ_OFF_DOMAIN_THRESHOLD | 0.50 | the same for an `out_of_scope` one (`python -m bench.faq_threshold`) |
+| FAQ_MATCH_THRESHOLD | 0.10 | least similarity for a general-FAQ answer to an `ask_general` question |
+| FAQ_OFF_DOMAIN_THRESHOLD | 0.15 | the same for an `out_of_scope` one (`python -m bench.faq_threshold`) |
 
 Secrets (the Slack token and signing secret) come only from the environment or a `.env` file that
 git ignores; `scripts/run.sh` reads `.env` if present.
@@ -105,8 +105,8 @@ def slack_retry_seconds() -> float:
 def faq_match_threshold(intent: str = "ask_general") -> float:
     """How similar a message must be to an FAQ phrasing to get that answer; stricter off-domain."""
     if intent == "out_of_scope":
-        return float(_env("FAQ_OFF_DOMAIN_THRESHOLD") or 0.50)
-    return float(_env("FAQ_MATCH_THRESHOLD") or 0.32)
+        return float(_env("FAQ_OFF_DOMAIN_THRESHOLD") or 0.15)
+    return float(_env("FAQ_MATCH_THRESHOLD") or 0.10)
 
 
 def handoff_enabled() -> bool:

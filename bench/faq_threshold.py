@@ -2,8 +2,7 @@
 
     .venv/bin/python -m bench.faq_threshold [--catalog catalog/catalog.yaml]
 
-Positives: each FAQ phrasing, held out in turn (leave-one-out), must find its own topic among the
-others. Negatives: the `out_of_scope` training examples (off-domain messages) must find nothing.
+Positives: each FAQ phrasing, held out in turn (leave-one-out), must find its own topic. Negatives: the `out_of_scope` training examples (off-domain messages) must find nothing.
 Prints, for each candidate threshold, the share of held-out phrasings answered with the right topic,
 and the share of off-domain messages that would get an FAQ answer; suggests the threshold with the
 largest difference (Youden's J) for messages the NLU calls `ask_general`, and a stricter one for
@@ -25,7 +24,7 @@ from actions.faq import FaqIndex
 from bench.measure import read_nlu_examples
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CANDIDATES = np.round(np.arange(0.10, 1.01, 0.02), 2)
+CANDIDATES = np.round(np.arange(0.05, 0.61, 0.01), 2)
 OFF_DOMAIN_LIMIT = 0.05
 
 

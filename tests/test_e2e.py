@@ -8,17 +8,19 @@ import uuid
 import pytest
 import requests
 import socketio
-import yaml
 from sqlalchemy import create_engine, text
 
 from actions.catalog_file import parse_catalog
 from actions.catalog_loader import export_catalog, load_catalog
 from actions.db import engine_for
+from bench.measure import read_nlu_examples
+from bench.scoring import is_question_intent, label_of_intent, score
 from tests.assistant import PROJECT_ROOT, Learner, running_assistant, train_model
 from tests.conftest import PostgresSchema
 
 pytestmark = pytest.mark.e2e
-MIN_HELDOUT_ACCURACY = 0.87  # measured 0.889 on 2026-11-28; Rasa default config: see README
+# Cross-validation on the training data (see test_dev_set_scores_stay_above_the_cross_validation_floors).
+CV_INTENT_ACCURACY, CV_FOUR_TOPIC_ACCURACY, CV_OOS_TOPIC_SHARE, CV_MARGIN = 0.872, 0.882, 0.067, 0.05
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +135,7 @@ def test_questions_beyond_the_four_topics_never_get_a_topic_answer(assistant, qu
      "https://blog.edx.org/top-4-faq-micromasters-credential"),
     ("how do refunds work if I unenroll from a verified course?", "Verified-track fees are refunded",
      "https://support.edx.org/hc/en-us/articles/206914947-Can-I-get-a-refund"),
-    ("is there financial aid for people who can't afford the certificate fee?", "edX offers learners in financial need",
+    ("does edX offer financial assistance for the verified certificate?", "edX offers learners in financial need",
      "https://api.dev.thecrimson.com/article/2016/3/31/edx-inaugurates-financial-aid/"),
 ])
 def test_general_faq_answers_with_their_source_link(assistant, question, answer_start, source):
@@ -218,19 +220,22 @@ def test_a_program_added_to_the_catalog_is_answered_without_restart(assistant):
         load_catalog(engine, parse_catalog(original))
 
 
-def test_heldout_intent_accuracy(assistant):
-    heldout = yaml.safe_load((PROJECT_ROOT / "tests" / "nlu_dev.yml").read_text(encoding="utf-8"))
+def test_dev_set_scores_stay_above_the_cross_validation_floors(assistant):
+    """Floors from `python -m bench.crossval` (5-fold, Rasa's own cross-validation on data/nlu.yml, run
+    on 2026-11-28: intent accuracy 0.872, four-topic accuracy 0.882-0.888, out-of-scope questions given a
+    topic answer 0.065-0.067), less a margin of 0.05; never from the real-question test set."""
     results = []
-    for block in heldout["nlu"]:
-        for line in block["examples"].splitlines():
-            example = line.strip()[2:].strip()
-            if example:
-                parsed = requests.post(f"{assistant.rasa_url}/model/parse", json={"text": example}, timeout=30).json()
-                results.append(parsed["intent"]["name"] == block["intent"])
-    accuracy = statistics.mean(results)
-    print(f"held-out intent accuracy: {accuracy:.3f} on {len(results)} examples")
-    assert len(results) >= 200
-    assert accuracy >= MIN_HELDOUT_ACCURACY
+    for example, intent in read_nlu_examples(PROJECT_ROOT / "tests" / "nlu_dev.yml"):
+        parsed = requests.post(f"{assistant.rasa_url}/model/parse", json={"text": example}, timeout=30).json()
+        results.append((intent, parsed["intent"]["name"]))
+    accuracy = statistics.mean(gold == predicted for gold, predicted in results)
+    questions = score([(label_of_intent(g), label_of_intent(p)) for g, p in results if is_question_intent(g)])
+    print(f"dev set: intent accuracy {accuracy:.3f}, four-topic accuracy {questions.four_topic_accuracy:.3f}, "
+          f"out-of-scope given a topic answer {questions.oos_topic_share:.3f} ({len(results)} examples)")
+    assert len(results) >= 250 and questions.other_questions >= 50
+    assert accuracy >= CV_INTENT_ACCURACY - CV_MARGIN
+    assert questions.four_topic_accuracy >= CV_FOUR_TOPIC_ACCURACY - CV_MARGIN
+    assert questions.oos_topic_share <= CV_OOS_TOPIC_SHARE + CV_MARGIN
 
 
 @pytest.mark.postgres
