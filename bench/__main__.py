@@ -38,6 +38,7 @@ VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
 RASA = str(VENV_BIN / "rasa")
 HELD_OUT = PROJECT_ROOT / "tests" / "nlu_dev.yml"
 RESULTS = BENCH_DIR / "results" / "latest.md"
+ERRORS = BENCH_DIR / "results" / "real_question_errors.md"
 PROGRESS_EVERY_SECONDS = 30
 
 
@@ -81,6 +82,7 @@ class Bench:
         self.held_out = read_nlu_examples(HELD_OUT)
         self.real_questions = read_real_questions()
         self.faq: FaqIndex | None = None
+        self.errors_text = ""
         self.snapshot = work / "project"
         self.action_server: subprocess.Popen | None = None
         self.action_url = ""
@@ -229,6 +231,7 @@ class Bench:
         training = [pair for path in data_files for pair in read_nlu_examples(path)]
         action_server = self.start_action_server(self.load_catalog())
         results = {name: self.run_config(config) for name, config in CONFIGS.items() if only in (None, name)}
+        self.errors_text = error_list(results)
         action_rss = peak_rss_mb(action_server.pid)
         say("stopping the action server")
         self.processes.stop(action_server)
@@ -242,6 +245,19 @@ class Bench:
             warmup_messages=WARMUP_MESSAGES,
             action_server_rss_mb=action_rss,
         )
+
+
+def error_list(results: dict) -> str:
+    """Every real question answered differently from its label, per config, for reading after the run."""
+    lines = ["# Real questions answered differently from their label", ""]
+    for result in results.values():
+        lines += [f"## {result.label} config ({len(result.real.errors)})", "",
+                  "| asked | answered | intent | question |", "|---|---|---|---|"]
+        for asked, answered, intent, question in sorted(result.real.errors):
+            cell = " ".join(question.split()).replace("|", "\\|")
+            lines.append(f"| {asked} | {answered} | {intent} | {cell} |")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -280,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     say(f"work dir: {work}")
     try:
-        text = Bench(work, processes, args.latency_messages).run(args.only)
+        bench = Bench(work, processes, args.latency_messages)
+        text = bench.run(args.only)
     except BenchError as error:
         say(f"error: {error}")
         if error.log:
@@ -305,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text, encoding="utf-8")
     say(f"wrote {RESULTS}")
+    ERRORS.write_text(bench.errors_text, encoding="utf-8")
+    say(f"wrote {ERRORS}")
     return 0
 
 

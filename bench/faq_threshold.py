@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.faq_threshold [--catalog catalog/catalog.yaml]
 
-Positives: each FAQ phrasing, held out in turn (leave-one-out), must find its own topic. Negatives: the `out_of_scope` training examples (off-domain messages) must find nothing.
+Positives: each FAQ phrasing, held out in turn (leave-one-out), must find its own topic.
+Negatives: the `out_of_scope` training examples (off-domain messages) must find nothing.
 Prints, for each candidate threshold, the share of held-out phrasings answered with the right topic,
 and the share of off-domain messages that would get an FAQ answer; suggests the threshold with the
 largest difference (Youden's J) for messages the NLU calls `ask_general`, and a stricter one for

@@ -85,12 +85,13 @@ class RealQuestionResult:
     faq_right: int  # questions beyond the four topics given the FAQ answer of their labelled subject
     faq_wrong: int  # ... given another subject's FAQ answer
     faq_labelled: int  # questions beyond the four topics whose subject has an FAQ answer in the catalog
+    errors: list[tuple[str, str, str, str]]  # (asked, answered, predicted intent, question) where they differ
 
 
 def real_question_scores(session: requests.Session, base_url: str, questions: list[RealQuestion],
                          faq: FaqIndex) -> RealQuestionResult:
     """Parse every real question; score what the assistant would answer, and which FAQ answer it gives."""
-    pairs, right, wrong, labelled = [], 0, 0, 0
+    pairs, right, wrong, labelled, errors = [], 0, 0, 0, []
     known_subjects = {fact.topic for fact in faq.facts}
     for question in questions:
         response = session.post(f"{base_url}/model/parse", json={"text": question.text}, timeout=30)
@@ -98,6 +99,8 @@ def real_question_scores(session: requests.Session, base_url: str, questions: li
         intent = (response.json().get("intent") or {}).get("name") or ""
         predicted = label_of_intent(intent)
         pairs.append((question.label, predicted))
+        if predicted != question.label:
+            errors.append((question.label, predicted, intent, question.text))
         if question.label != OTHER or question.faq not in known_subjects:
             continue
         labelled += 1
@@ -105,7 +108,7 @@ def real_question_scores(session: requests.Session, base_url: str, questions: li
         if match is not None and intent in OUT_OF_SCOPE_INTENTS:
             right += match.topic == question.faq
             wrong += match.topic != question.faq
-    return RealQuestionResult(score(pairs), right, wrong, labelled)
+    return RealQuestionResult(score(pairs), right, wrong, labelled, errors)
 
 
 def rest_latency(session: requests.Session, base_url: str, messages: int) -> Latency:
