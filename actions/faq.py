@@ -5,9 +5,10 @@ The NLU model only decides that a message is *not* one of the four topics (`ask_
 message and one document per FAQ topic: the questions, phrasings and answers of all its entries
 (words and character n-grams, so typos still match). One document per topic, rather than the best
 single phrasing, matched a held-out phrasing's topic 82% of the time instead of 67%
-(`python -m bench.faq_threshold`). The phrasings live in the database, so staff add or reword an FAQ answer with a catalog
-load, without retraining. Below `threshold` nothing matches and the assistant says it has no
-sourced answer (`python -m bench.faq_threshold` chooses the default by cross-validation).
+(`python -m bench.faq_threshold`). The phrasings live in the database, so staff add or reword an
+FAQ answer with a catalog load, without retraining. Below `threshold` nothing matches and the
+assistant says it has no sourced answer (`python -m bench.faq_threshold` chooses the default by
+cross-validation).
 """
 
 from dataclasses import dataclass
