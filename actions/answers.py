@@ -35,7 +35,10 @@ def _first_clause(text: str) -> str:
 
 
 def _as_of(as_of: Optional[str]) -> str:
-    return f" (as of {as_of})" if as_of else ""
+    """' (as of 2017)', or the catalog's own words when they are no date ('undated page (...)')."""
+    if not as_of:
+        return ""
+    return f" (as of {as_of})" if as_of[0].isdigit() or as_of.startswith("c. ") else f" ({as_of})"
 
 
 def sources_line(sources: Iterable[Optional[SourceRef]], link: LinkStyle) -> str:

@@ -162,3 +162,10 @@ def test_buttons_carry_the_program_id():
     assert buttons == [{"title": "MITx Finance", "payload": '/inform_program{"program_id":"mitx-finance"}'}]
     assert [b["payload"] for b in answers.topic_buttons()] == ["/ask_credit", "/ask_admission", "/ask_career",
                                                                 "/ask_cost"]
+
+
+def test_an_undated_source_is_not_called_a_date():
+    fact = FaqFact("refunds", None, "Refunds?", (), "Within 14 days", "undated page (stored copy seen 2026-11)", FAQ)
+    assert answers.faq_answer(fact, None).startswith("Within 14 days (undated page (stored copy seen 2026-11)).")
+    dated = FaqFact("refunds", None, "Refunds?", (), "Within 14 days", "c. 2016-2018", FAQ)
+    assert answers.faq_answer(dated, None).startswith("Within 14 days (as of c. 2016-2018).")
