@@ -144,6 +144,7 @@ class ActionAnswerGeneral(Action):
             general_turn,
             text=message.get("text") or "",
             threshold=settings.faq_match_threshold((message.get("intent") or {}).get("name") or ""),
+            margin=settings.faq_match_margin(),
             context=context,
             link=style_for_channel(tracker.get_latest_input_channel()),
         )

@@ -64,12 +64,14 @@ class FaqIndex:
         similarity /= len(self._vectorizers)
         return {topic: float(value) for topic, value in zip(self._topics, similarity, strict=True)}
 
-    def best(self, text: str, threshold: float) -> Optional[FaqMatch]:
-        scores = self.scores(text)
-        if not scores:
+    def best(self, text: str, threshold: float, margin: float = 0.0) -> Optional[FaqMatch]:
+        """The FAQ topic that fits `text`, if it scores at least `threshold` and beats the runner-up by
+        `margin` (two topics that fit about as well are a guess, and a wrong answer is worse than none)."""
+        ranked = sorted(self.scores(text).items(), key=lambda item: item[1], reverse=True)
+        if not ranked or ranked[0][1] < threshold:
             return None
-        topic = max(scores, key=scores.get)
-        return FaqMatch(topic, scores[topic]) if scores[topic] >= threshold else None
+        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        return FaqMatch(*ranked[0]) if ranked[0][1] - runner_up >= margin else None
 
     def answer_for(self, topic: str, program_id: Optional[str]) -> Optional[FaqFact]:
         """The program's own answer when its source is per program, else the edX-wide one."""

@@ -18,6 +18,7 @@
 | SLACK_RETRY_SECONDS | 30 | how often handoffs Slack refused are posted again |
 | FAQ_MATCH_THRESHOLD | 0.10 | least similarity for a general-FAQ answer to an `ask_general` question |
 | FAQ_OFF_DOMAIN_THRESHOLD | 0.15 | the same for an `out_of_scope` one (`python -m bench.faq_threshold`) |
+| FAQ_MATCH_MARGIN | 0.04 | how far the best FAQ topic must beat the runner-up (same script) |
 
 Secrets (the Slack token and signing secret) come only from the environment or a `.env` file that
 git ignores; `scripts/run.sh` reads `.env` if present.
@@ -107,6 +108,10 @@ def faq_match_threshold(intent: str = "ask_general") -> float:
     if intent == "out_of_scope":
         return float(_env("FAQ_OFF_DOMAIN_THRESHOLD") or 0.15)
     return float(_env("FAQ_MATCH_THRESHOLD") or 0.10)
+
+
+def faq_match_margin() -> float:
+    return float(_env("FAQ_MATCH_MARGIN") or 0.04)
 
 
 def handoff_enabled() -> bool:

@@ -123,6 +123,7 @@ def answer_turn(
 def general_turn(
     text: str,
     threshold: float,
+    margin: float = 0.0,
     context: Context = Context(),
     link: LinkStyle = plain_link,
     engine: Optional[Engine] = None,
@@ -131,7 +132,7 @@ def general_turn(
     catalog has none that fits (the caller then offers the support team)."""
     with session_scope(engine) as session:
         view = current_view(session)
-    match = view.faq.best(text, threshold)
+    match = view.faq.best(text, threshold, margin)
     if match is None:
         return None
     program_id = view.resolver.resolve(text).unique or context.program_id

@@ -12,7 +12,7 @@ import yaml
 from sklearn.metrics import f1_score
 
 from actions.faq import FaqIndex
-from actions.settings import faq_match_threshold
+from actions.settings import faq_match_margin, faq_match_threshold
 from bench.scoring import OTHER, OUT_OF_SCOPE_INTENTS, RealQuestion, Scores, label_of_intent, score
 
 # Realistic learner turns; each sender id gets the whole script once, in order, so trackers stay short.
@@ -104,7 +104,7 @@ def real_question_scores(session: requests.Session, base_url: str, questions: li
         if question.label != OTHER or question.faq not in known_subjects:
             continue
         labelled += 1
-        match = faq.best(question.text, faq_match_threshold(intent)) if predicted == OTHER else None
+        match = faq.best(question.text, faq_match_threshold(intent), faq_match_margin()) if predicted == OTHER else None
         if match is not None and intent in OUT_OF_SCOPE_INTENTS:
             right += match.topic == question.faq
             wrong += match.topic != question.faq
