@@ -2,7 +2,7 @@
 
 Steps: snapshot the configs, domain, data, credentials and endpoints into a temp dir; load the catalog
 into a fresh SQLite file there; start one action server on it (shared); then for each config: train it
-on the snapshot (cold: own training cache), serve it with its own tracker store, score the held-out NLU
+on the snapshot (cold: own training cache), serve it with its own tracker store, score the dev NLU
 set over /model/parse, time a scripted REST conversation, read the server's peak RSS and stop it.
 The report goes to stdout and bench/results/latest.md; progress goes to stderr.
 Exit code: 0 when the benchmark ran (whether or not the targets hold), 1 on failure, 130 on Ctrl-C.
@@ -27,7 +27,7 @@ from actions import settings
 from actions.catalog import faq_facts
 from actions.db import engine_for, session_scope
 from actions.faq import FaqIndex
-from bench.measure import WARMUP_MESSAGES, held_out_scores, read_nlu_examples, real_question_scores, rest_latency
+from bench.measure import WARMUP_MESSAGES, dev_set_scores, read_nlu_examples, real_question_scores, rest_latency
 from bench.report import ConfigResult, render
 from bench.scoring import read_real_questions
 from bench.servers import BenchError, Processes, free_port, http_ok, parse_answers, peak_rss_mb, wait_until
@@ -36,7 +36,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
 VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
 RASA = str(VENV_BIN / "rasa")
-HELD_OUT = PROJECT_ROOT / "tests" / "nlu_dev.yml"
+DEV_SET = PROJECT_ROOT / "tests" / "nlu_dev.yml"
 RESULTS = BENCH_DIR / "results" / "latest.md"
 ERRORS = BENCH_DIR / "results" / "real_question_errors.md"
 PROGRESS_EVERY_SECONDS = 30
@@ -79,7 +79,7 @@ class Bench:
         self.work = work
         self.processes = processes
         self.latency_messages = latency_messages
-        self.held_out = read_nlu_examples(HELD_OUT)
+        self.dev_set = read_nlu_examples(DEV_SET)
         self.real_questions = read_real_questions()
         self.faq: FaqIndex | None = None
         self.errors_text = ""
@@ -189,10 +189,10 @@ class Bench:
             startup_seconds = time.perf_counter() - start
             say(f"  ready in {startup_seconds:.1f} s")
             with requests.Session() as session:
-                say(f"  held-out set: parsing {len(self.held_out)} examples...")
-                held_out = held_out_scores(session, base_url, self.held_out)
-                say(f"  accuracy {held_out.accuracy:.3f}, macro-F1 {held_out.macro_f1:.3f}, "
-                    f"{held_out.fallbacks} nlu_fallback")
+                say(f"  dev set: parsing {len(self.dev_set)} examples...")
+                dev = dev_set_scores(session, base_url, self.dev_set)
+                say(f"  accuracy {dev.accuracy:.3f}, macro-F1 {dev.macro_f1:.3f}, "
+                    f"{dev.fallbacks} nlu_fallback")
                 say(f"  real questions: parsing {len(self.real_questions)}...")
                 real = real_question_scores(session, base_url, self.real_questions, self.faq)
                 say(f"  four-topic accuracy {real.scores.four_topic_accuracy:.3f}, out-of-scope given a topic "
@@ -213,9 +213,9 @@ class Bench:
             label=config.label,
             training_seconds=training_seconds,
             startup_seconds=startup_seconds,
-            accuracy=held_out.accuracy,
-            macro_f1=held_out.macro_f1,
-            fallbacks=held_out.fallbacks,
+            accuracy=dev.accuracy,
+            macro_f1=dev.macro_f1,
+            fallbacks=dev.fallbacks,
             p50_ms=latency.p50_ms,
             p95_ms=latency.p95_ms,
             empty_replies=latency.empty_replies,
@@ -239,7 +239,7 @@ class Bench:
             results.get("project"),
             results.get("default"),
             training_examples=len(training),
-            held_out_examples=len(self.held_out),
+            dev_examples=len(self.dev_set),
             real_questions=len(self.real_questions),
             latency_messages=self.latency_messages,
             warmup_messages=WARMUP_MESSAGES,

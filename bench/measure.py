@@ -50,14 +50,14 @@ def read_nlu_examples(path: Path) -> list[tuple[str, str]]:
 
 
 @dataclass
-class HeldOut:
+class DevSetScores:
     accuracy: float
     macro_f1: float
     fallbacks: int
 
 
-def held_out_scores(session: requests.Session, base_url: str, examples: list[tuple[str, str]]) -> HeldOut:
-    """Parse every held-out example; an `nlu_fallback` prediction counts as wrong."""
+def dev_set_scores(session: requests.Session, base_url: str, examples: list[tuple[str, str]]) -> DevSetScores:
+    """Parse every dev-set example; an `nlu_fallback` prediction counts as wrong."""
     truth, predicted = [], []
     for text, intent in examples:
         response = session.post(f"{base_url}/model/parse", json={"text": text}, timeout=30)
@@ -66,7 +66,7 @@ def held_out_scores(session: requests.Session, base_url: str, examples: list[tup
         predicted.append((response.json().get("intent") or {}).get("name") or "")
     correct = sum(t == p for t, p in zip(truth, predicted, strict=True))
     macro_f1 = f1_score(truth, predicted, labels=sorted(set(truth)), average="macro", zero_division=0)
-    return HeldOut(correct / len(truth), float(macro_f1), predicted.count("nlu_fallback"))
+    return DevSetScores(correct / len(truth), float(macro_f1), predicted.count("nlu_fallback"))
 
 
 @dataclass

@@ -84,7 +84,7 @@ def render(
     default: Optional[ConfigResult],
     *,
     training_examples: int,
-    held_out_examples: int,
+    dev_examples: int,
     real_questions: int,
     latency_messages: int,
     warmup_messages: int,
@@ -98,10 +98,11 @@ def render(
         f"- machine: {platform.machine()}, {cpu_count()} CPUs (nproc), {cpu_model()}",
         f"- python {platform.python_version()}, rasa {metadata.version('rasa')}, "
         f"rasa-sdk {metadata.version('rasa-sdk')}",
-        f"- training examples: {training_examples} (data/); dev set: {held_out_examples} examples "
+        f"- training examples: {training_examples} (data/); dev set: {dev_examples} examples "
         "(tests/nlu_dev.yml, looked at while writing the training data)",
-        f"- real-question test set: {real_questions} questions from public pages (tests/real_questions/), "
-        "labelled before tuning, never used to choose data or thresholds",
+        f"- real questions: {real_questions} questions from public pages (tests/real_questions/), labelled "
+        "before tuning; a test set until its errors were read after the 2026-11-28 18:22 UTC run, a dev set "
+        "since (see its README)",
         f"- latency: N={latency_messages} timed REST messages per config after {warmup_messages} warm-up, "
         "one client, sequential, keep-alive",
         "",
