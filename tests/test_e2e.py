@@ -20,7 +20,7 @@ from tests.conftest import PostgresSchema
 
 pytestmark = pytest.mark.e2e
 # Cross-validation on the training data (see test_dev_set_scores_stay_above_the_cross_validation_floors).
-CV_INTENT_ACCURACY, CV_FOUR_TOPIC_ACCURACY, CV_OOS_TOPIC_SHARE, CV_MARGIN = 0.876, 0.895, 0.057, 0.05
+CV_INTENT_ACCURACY, CV_FOUR_TOPIC_ACCURACY, CV_OOS_TOPIC_SHARE, CV_MARGIN = 0.872, 0.890, 0.076, 0.05
 
 
 @pytest.fixture(scope="module")
@@ -222,8 +222,8 @@ def test_a_program_added_to_the_catalog_is_answered_without_restart(assistant):
 
 def test_dev_set_scores_stay_above_the_cross_validation_floors(assistant):
     """Floors from `python -m bench.crossval` (5-fold, Rasa's own cross-validation on data/nlu.yml, run
-    on 2026-11-28 with the final training data: intent accuracy 0.876, four-topic accuracy 0.895,
-    out-of-scope questions given a topic answer 0.057), with a margin of 0.05; never from the
+    on 2026-11-28 with the final training data: intent accuracy 0.872, four-topic accuracy 0.890,
+    out-of-scope questions given a topic answer 0.076), with a margin of 0.05; never from the
     real-question test set."""
     results = []
     for example, intent in read_nlu_examples(PROJECT_ROOT / "tests" / "nlu_dev.yml"):
