@@ -49,6 +49,8 @@ echo "==> installing Rasa's dependencies (TensorFlow is large: a few minutes on 
 .venv/bin/python -m pip install --progress-bar on -c requirements/constraints.txt -r requirements/rasa-deps.txt
 echo "==> installing rasa 3.6.21 and rasa-sdk 3.6.2"
 .venv/bin/python -m pip install --no-deps --ignore-requires-python rasa==3.6.21 rasa-sdk==3.6.2
+echo "==> installing the project's own dependencies"
+.venv/bin/python -m pip install -c requirements/constraints.txt -r requirements/app.txt
 echo "==> installing test and lint tools"
 .venv/bin/python -m pip install -c requirements/constraints.txt -r requirements/dev.txt
 echo "$wanted" > "$stamp_file"
