@@ -1,5 +1,5 @@
 # The project's vocabulary: run, test, train, bench, shell, lint, catalog.
-.PHONY: run test train bench shell lint catalog setup clean
+.PHONY: run test train bench shell lint catalog setup clean retention erase
 
 run:            ## set up, load the catalog, train if needed, start both servers (Ctrl-C stops)
 	scripts/run.sh
@@ -31,3 +31,12 @@ setup:          ## create .venv and install everything
 
 clean:          ## remove trained models and local databases (not .venv)
 	rm -rf models var results
+
+retention:      ## delete conversations idle longer than RETENTION_DAYS (90); DRY_RUN=1 only counts
+	scripts/setup.sh >/dev/null
+	.venv/bin/python -m actions.privacy purge $${DRY_RUN:+--dry-run}
+
+erase:          ## delete one learner's conversation: make erase SENDER=<conversation id>
+	@test -n "$$SENDER" || { echo 'usage: make erase SENDER=<conversation id>' >&2; exit 2; }
+	scripts/setup.sh >/dev/null
+	.venv/bin/python -m actions.privacy erase --sender "$$SENDER"

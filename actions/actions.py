@@ -2,16 +2,19 @@
 
 import asyncio
 import functools
+import logging
 from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
 
 from actions import answers, handoffs, settings, support_desk
 from actions.links import style_for_channel
 from actions.turns import Context, Reply, answer_turn, context_program, general_turn, program_name, topics_of_intent
 
+logger = logging.getLogger(__name__)
 PROGRAM_SLOT = "program"
 PENDING_SLOT = "pending_topics"
 LAST_TOPICS_SLOT = "last_topics"
@@ -53,13 +56,31 @@ def send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
         dispatcher.utter_message(text=outgoing.text, buttons=list(outgoing.buttons))
 
 
-class ActionAnswerQuestion(Action):
+class AnswersFromCatalog:
+    """For actions that read the catalog database: if the database is down, the learner hears so at
+    once, with the support team's contact, instead of an error and silence. (A mixin, not an Action
+    subclass: rasa-sdk registers every Action subclass it finds as an action.)"""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict]:
+        try:
+            return await self.answer(dispatcher, tracker)
+        except SQLAlchemyError:
+            logger.exception("%s: the catalog database is unavailable", self.name())
+            dispatcher.messages.clear()
+            dispatcher.utter_message(text=answers.temporarily_unavailable(settings.support_url()))
+            return []
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict]:
+        raise NotImplementedError
+
+
+class ActionAnswerQuestion(AnswersFromCatalog, Action):
     """Answers credit/admission/career/cost questions, and a message that only names a program."""
 
     def name(self) -> str:
         return "action_answer_question"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict]:
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict]:
         message = tracker.latest_message or {}
         context, page_program = await conversation_context(tracker)
         reply = await off_the_loop(
@@ -127,7 +148,7 @@ class ActionOfferSupport(Action):
         return await offer_support(dispatcher, tracker)
 
 
-class ActionAnswerGeneral(Action):
+class ActionAnswerGeneral(AnswersFromCatalog, Action):
     """A question beyond the four topics: a sourced general-FAQ answer, else the support team.
 
     Never one of the four topic answers: a wrong answer given with confidence is worse than
@@ -137,7 +158,7 @@ class ActionAnswerGeneral(Action):
     def name(self) -> str:
         return "action_answer_general"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict]:
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict]:
         message = tracker.latest_message or {}
         context, page_program = await conversation_context(tracker)
         reply = await off_the_loop(

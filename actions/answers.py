@@ -245,6 +245,14 @@ def offer_support(support_url: str) -> str:
     )
 
 
+def temporarily_unavailable(support_url: str) -> str:
+    """When a part of the assistant is down: said within seconds, never an empty reply."""
+    return (
+        "Sorry, I can't look that up right now. Please try again in a minute, or ask the edX "
+        f"learner-support team: {support_url}"
+    )
+
+
 def handoff_started() -> str:
     return (
         "I've asked the learner-support team to help; a person will answer you here in this chat. "

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from actions import settings
 
+CONNECT_TIMEOUT_SECONDS = 3
+
 
 @cache
 def engine_for(url: str) -> Engine:
@@ -22,7 +24,9 @@ def engine_for(url: str) -> Engine:
         engine = create_engine(url, future=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, future=True, pool_pre_ping=True)
+    # A database server that is down must fail a request within seconds, not hang it.
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS} if parsed.get_backend_name() == "postgresql" else {}
+    return create_engine(url, future=True, pool_pre_ping=True, connect_args=connect_args)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

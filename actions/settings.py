@@ -7,6 +7,12 @@
 | CATALOG_FILE | <project>/catalog/catalog.yaml | the catalog file `make catalog` loads |
 | ACTION_ENDPOINT_URL | http://127.0.0.1:5055/webhook | where the Rasa server calls the action server |
 | RASA_PORT / ACTION_PORT | 5005 / 5055 | ports of the Rasa server and the action server |
+| BIND_HOST | 127.0.0.1 | the address every server listens on (0.0.0.0 only behind a proxy you trust) |
+| RASA_API_TOKEN | (none) | turns Rasa's HTTP API (/model, /conversations, ...) on, behind this token |
+| ACTION_SERVER_TOKEN | (`make run` makes one) | shared secret the Rasa server sends, the action server checks |
+| ACTION_TIMEOUT_SECONDS | 4 | longest wait for the action server; then the learner gets the support contact |
+| HANDOFF_TIMEOUT_MINUTES | 30 | a handoff no staff member answers within this goes back to the assistant |
+| RETENTION_DAYS | 90 | conversations idle longer than this are deleted by `make retention` |
 | SUPPORT_URL | https://support.edx.org | where learners reach the learner-support team |
 | WEB_PORT | 8080 | the demo page with the chat widget |
 | WEBCHAT_ALLOWED_ORIGINS | http://127.0.0.1:$WEB_PORT,http://localhost:$WEB_PORT | web origins allowed on socket.io |
@@ -20,8 +26,9 @@
 | FAQ_OFF_DOMAIN_THRESHOLD | 0.15 | the same for an `out_of_scope` one (`python -m bench.faq_threshold`) |
 | FAQ_MATCH_MARGIN | 0.04 | how far the best FAQ topic must beat the runner-up (same script) |
 
-Secrets (the Slack token and signing secret) come only from the environment or a `.env` file that
-git ignores; `scripts/run.sh` reads `.env` if present.
+Secrets (the Slack token and signing secret, RASA_API_TOKEN, ACTION_SERVER_TOKEN) come only from the
+environment or a `.env` file that git ignores; `scripts/run.sh` reads `.env` if present. They are never
+printed by `python -m actions.settings`.
 
 `python -m actions.settings` prints these as shell `export` lines, which is how the Makefile's
 scripts give the Rasa server (whose endpoints.yml reads `${...}` variables) the same defaults.
@@ -63,6 +70,30 @@ def rasa_port() -> int:
 
 def action_port() -> int:
     return int(_env("ACTION_PORT") or 5055)
+
+
+def bind_host() -> str:
+    return _env("BIND_HOST") or "127.0.0.1"
+
+
+def rasa_api_token() -> str:
+    return _env("RASA_API_TOKEN")
+
+
+def action_server_token() -> str:
+    return _env("ACTION_SERVER_TOKEN")
+
+
+def action_timeout_seconds() -> float:
+    return float(_env("ACTION_TIMEOUT_SECONDS") or 4)
+
+
+def handoff_timeout_minutes() -> float:
+    return float(_env("HANDOFF_TIMEOUT_MINUTES") or 30)
+
+
+def retention_days() -> int:
+    return int(_env("RETENTION_DAYS") or 90)
 
 
 def action_endpoint_url() -> str:
@@ -130,6 +161,7 @@ def as_environment() -> dict:
         "SUPPORT_URL": support_url(),
         "WEB_PORT": str(web_port()),
         "WEBCHAT_ALLOWED_ORIGINS": webchat_allowed_origins(),
+        "BIND_HOST": bind_host(),
         "RASA_TELEMETRY_ENABLED": _env("RASA_TELEMETRY_ENABLED") or "false",
     }
 

@@ -10,9 +10,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from actions import handoffs, settings
+from actions.slack_text import for_slack
 
 TRANSCRIPT_TURNS = 6
-SLACK_TIMEOUT_SECONDS = 5
+# Below ACTION_TIMEOUT_SECONDS (4): the handoff action posts to Slack while the Rasa server waits.
+SLACK_TIMEOUT_SECONDS = 2.5
 
 
 class SlackUnavailable(RuntimeError):
@@ -25,8 +27,9 @@ def client() -> WebClient:
 
 
 def transcript(turns: Sequence[Tuple[str, str]], limit: int = TRANSCRIPT_TURNS) -> str:
-    """The last turns as '> learner: ...' lines for the staff message."""
-    lines = [f"> {who}: {' '.join(text.split())[:300]}" for who, text in turns[-limit:]]
+    """The last turns as '> learner: ...' lines for the staff message, escaped for Slack: a learner
+    cannot ping the channel or forge a link."""
+    lines = [f"> {who}: {for_slack(' '.join(text.split())[:300])}" for who, text in turns[-limit:]]
     return "\n".join(lines) or "> (no earlier turns)"
 
 
@@ -34,7 +37,7 @@ def handoff_text(handoff: handoffs.Handoff) -> str:
     program = handoff.program or "none named"
     return (
         ":raising_hand: *A learner on the website needs a person.*\n"
-        f"*Question:* {handoff.question}\n"
+        f"*Question:* {for_slack(handoff.question)}\n"
         f"*Program in context:* {program}\n"
         f"*Last turns:*\n{handoff.transcript}\n"
         "_Reply in this thread to answer the learner. Reply `!done` (or react with :white_check_mark:) "
@@ -72,6 +75,6 @@ def post_pending_handoffs() -> int:
 def forward_learner_message(handoff: handoffs.Handoff, text: str) -> None:
     """A learner's message during a handoff goes to its thread, or waits in the pending post."""
     if handoff.status == handoffs.OPEN and handoff.thread_ts:
-        _post(f"*Learner:* {text}", thread_ts=handoff.thread_ts)
+        _post(f"*Learner:* {for_slack(text)}", thread_ts=handoff.thread_ts)
     else:
         handoffs.append_to_transcript(handoff.id, transcript([("learner", text)]))

@@ -11,6 +11,7 @@ Exit code: 0 when the benchmark ran (whether or not the targets hold), 1 on fail
 import argparse
 import atexit
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -25,6 +26,7 @@ import requests
 
 from actions import settings
 from actions.catalog import faq_facts
+from actions.commands import action_server_command, rasa_server_command
 from actions.db import engine_for, session_scope
 from actions.faq import FaqIndex
 from bench.measure import WARMUP_MESSAGES, dev_set_scores, read_nlu_examples, real_question_scores, rest_latency
@@ -40,6 +42,10 @@ DEV_SET = PROJECT_ROOT / "tests" / "nlu_dev.yml"
 RESULTS = BENCH_DIR / "results" / "latest.md"
 ERRORS = BENCH_DIR / "results" / "real_question_errors.md"
 PROGRESS_EVERY_SECONDS = 30
+# The benchmark talks to its servers as an operator would: the action server wants its shared secret,
+# and Rasa's HTTP API (for /model/parse) is on only with a token. Both are made for this run.
+ACTION_SERVER_TOKEN = secrets.token_urlsafe(24)
+RASA_API_TOKEN = secrets.token_urlsafe(24)
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,7 @@ def environment(**extra: str) -> dict:
     env = dict(os.environ)
     env.update(settings.as_environment())
     env["RASA_TELEMETRY_ENABLED"] = "false"
+    env["ACTION_SERVER_TOKEN"] = ACTION_SERVER_TOKEN
     env.update(extra)
     return env
 
@@ -120,7 +127,7 @@ class Bench:
         log = self.work / "actions.log"
         say(f"starting the action server on port {port} (log: {log})...")
         process = self.processes.start(
-            [RASA, "run", "actions", "--port", str(port)], env=environment(DATABASE_URL=database_url), log=log,
+            action_server_command(port), env=environment(DATABASE_URL=database_url), log=log,
             cwd=PROJECT_ROOT,
         )
         wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/health"), process, what="the action server", log=log)
@@ -176,19 +183,20 @@ class Bench:
         say(f"starting the Rasa server ({config.label}) on port {port} (log: {log})...")
         start = time.perf_counter()
         server = self.processes.start(
-            [RASA, "run", "--model", str(model), "--enable-api", "--port", str(port),
-             "--credentials", str(self.snapshot / "credentials.yml"),
-             "--endpoints", str(self.snapshot / "endpoints.yml")],
+            rasa_server_command(model, port, api_token=RASA_API_TOKEN,
+                                credentials=str(self.snapshot / "credentials.yml"),
+                                endpoints=str(self.snapshot / "endpoints.yml")),
             env=env, log=log, cwd=PROJECT_ROOT,
         )
         try:
             wait_until(
-                lambda: http_ok(f"{base_url}/status") and parse_answers(base_url),
+                lambda: parse_answers(base_url, RASA_API_TOKEN),
                 server, what=f"the Rasa server ({config.label})", log=log,
             )
             startup_seconds = time.perf_counter() - start
             say(f"  ready in {startup_seconds:.1f} s")
             with requests.Session() as session:
+                session.params = {"token": RASA_API_TOKEN}
                 say(f"  dev set: parsing {len(self.dev_set)} examples...")
                 dev = dev_set_scores(session, base_url, self.dev_set)
                 say(f"  accuracy {dev.accuracy:.3f}, macro-F1 {dev.macro_f1:.3f}, "

@@ -106,9 +106,10 @@ def http_ok(url: str) -> bool:
     return requests.get(url, timeout=5).status_code == 200
 
 
-def parse_answers(base_url: str) -> bool:
-    """True once the Rasa server has a model loaded: /model/parse returns an intent."""
-    response = requests.post(f"{base_url}/model/parse", json={"text": "hello"}, timeout=30)
+def parse_answers(base_url: str, api_token: str) -> bool:
+    """True once the Rasa server has a model loaded: /model/parse (with the API token) returns an intent."""
+    response = requests.post(f"{base_url}/model/parse", params={"token": api_token}, json={"text": "hello"},
+                             timeout=30)
     return response.status_code == 200 and "intent" in response.json()
 
 

@@ -30,6 +30,7 @@ from sanic.request import Request
 from slack_sdk.web.async_client import AsyncWebClient
 
 from actions import answers, handoffs, settings, support_desk
+from actions.slack_text import staff_text_for_widget
 from channels import socketio as web_chat
 
 logger = logging.getLogger(__name__)
@@ -39,20 +40,6 @@ CLOSE_COMMANDS = {"!done", "!close"}
 CLOSE_REACTIONS = {"white_check_mark", "heavy_check_mark"}
 MAX_REQUEST_AGE_SECONDS = 5 * 60
 IGNORED_SUBTYPES = {"bot_message", "message_changed", "message_deleted", "channel_join", "channel_leave"}
-
-
-SLACK_LINK = re.compile(r"<((?:https?://|mailto:)[^|>]+)(?:\|([^>]+))?>")
-SLACK_SPECIAL = re.compile(r"<[@#!][^>]*>")
-UNSAFE_MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\((?!https?://|mailto:)(?:[^()]|\([^)]*\))*\)")
-
-
-def staff_text_for_learner(text: str) -> str:
-    """Slack markup to plain text for the web chat: links as 'label (url)', mentions dropped, and no
-    markdown link to anything but http(s) or mail (a `javascript:` link never reaches the widget)."""
-    text = SLACK_LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})" if m.group(2) else m.group(1), text)
-    text = SLACK_SPECIAL.sub("", text)
-    text = UNSAFE_MARKDOWN_LINK.sub(r"\1", text)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
 
 
 def signature_is_valid(secret: str, timestamp: str, body: bytes, signature: str, now: Optional[float] = None) -> bool:
@@ -172,8 +159,8 @@ class SupportSlackInput(InputChannel):
                     return  # the same reply also arrives as a "message" event; relay it once
                 if text.lower() in CLOSE_COMMANDS:
                     await self._close(handoff, agent)
-                elif staff_text_for_learner(text):
-                    await self._relay_to_learner(handoff, staff_text_for_learner(text), agent)
+                elif staff_text_for_widget(text):
+                    await self._relay_to_learner(handoff, staff_text_for_widget(text), agent)
                 return
         is_question = event.get("type") == "app_mention" or event.get("channel_type") == "im"
         if not text or not is_question:

@@ -1,50 +1,51 @@
 #!/usr/bin/env bash
-# Set up, load the catalog, train if needed, start the action server and the Rasa server.
-# Ctrl-C stops both.
+# Set up, load the catalog, train if needed, and start the action server, the Rasa server and the demo
+# page under supervisord, which restarts a server that dies. Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-if [ -f .env ]; then set -a; . ./.env; set +a; fi   # secrets (Slack) stay out of git
+if [ -f .env ]; then set -a; . ./.env; set +a; fi   # secrets (Slack, tokens) stay out of git
 eval "$(.venv/bin/python -m actions.settings)"
+if [ -z "${ACTION_SERVER_TOKEN:-}" ]; then
+  # The shared secret between the Rasa server and the action server: a new one for this run.
+  ACTION_SERVER_TOKEN=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')
+fi
+export ACTION_SERVER_TOKEN
 echo "==> loading the catalog ($CATALOG_FILE)"
 .venv/bin/python -m actions.catalog_cli load
 scripts/train.sh
 
-pids=()
+mkdir -p var
+.venv/bin/python -m actions.commands >var/supervisord.conf
+supervisor_pid=""
 stop() {
   trap - INT TERM EXIT
   echo; echo "==> stopping"
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -n "$supervisor_pid" ] && kill "$supervisor_pid" 2>/dev/null || true
   wait 2>/dev/null || true
 }
 trap stop INT TERM EXIT
 
-mkdir -p var
-echo "==> starting the action server on port $ACTION_PORT (log: var/actions.log)"
-.venv/bin/rasa run actions --port "$ACTION_PORT" >var/actions.log 2>&1 &
-pids+=($!)
-echo "==> starting the Rasa server on port $RASA_PORT (log: var/rasa.log)"
-.venv/bin/rasa run --model models/micromasters.tar.gz --enable-api --port "$RASA_PORT" \
-  --credentials credentials.yml --endpoints endpoints.yml --cors "*" >var/rasa.log 2>&1 &
-pids+=($!)
+echo "==> starting the servers under supervisord (logs: var/actions.log, var/rasa.log, var/web.log)"
+.venv/bin/supervisord -c var/supervisord.conf &
+supervisor_pid=$!
 
-echo "==> starting the demo page with the chat widget on port $WEB_PORT (log: var/web.log)"
-.venv/bin/python web/serve.py >var/web.log 2>&1 &
-pids+=($!)
-
-.venv/bin/python scripts/wait_ready.py --pid "${pids[0]}" --pid "${pids[1]}" --pid "${pids[2]}" \
-  "http://127.0.0.1:$ACTION_PORT/health" "http://127.0.0.1:$RASA_PORT/status" "http://127.0.0.1:$WEB_PORT/config.js" \
+host=$BIND_HOST; [ "$host" = "0.0.0.0" ] && host=127.0.0.1
+.venv/bin/python scripts/wait_ready.py --pid "$supervisor_pid" \
+  "http://$host:$ACTION_PORT/health" "http://$host:$RASA_PORT/" "http://$host:$WEB_PORT/config.js" \
   || { echo "error: a server did not start; see var/actions.log, var/rasa.log and var/web.log" >&2; exit 1; }
+api="off (set RASA_API_TOKEN to turn it on)"
+[ -n "${RASA_API_TOKEN:-}" ] && api="on, every call needs ?token=\$RASA_API_TOKEN"
 cat <<MSG
 
-The assistant is running.
-  Demo page with the chat widget:   http://127.0.0.1:$WEB_PORT/   (open it in a browser)
-  Rasa server:   http://127.0.0.1:$RASA_PORT   (REST: POST /webhooks/rest/webhook, socket.io: /socket.io)
-  Action server: http://127.0.0.1:$ACTION_PORT
+The assistant is running (supervisord restarts a server that dies; it says so below).
+  Demo page with the chat widget:   http://$host:$WEB_PORT/   (open it in a browser)
+  Rasa server:   http://$host:$RASA_PORT   (REST: POST /webhooks/rest/webhook, socket.io: /socket.io)
+                 HTTP API: $api
+  Action server: http://$host:$ACTION_PORT   (answers only the Rasa server: shared secret)
 Chat with it from another terminal:   make shell
-  or: curl -s -XPOST http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook -d '{"sender":"me","message":"how much is MITx SCM?"}'
+  or: curl -s -XPOST http://$host:$RASA_PORT/webhooks/rest/webhook -d '{"sender":"me","message":"how much is MITx SCM?"}'
 Ctrl-C stops everything.
+
 MSG
-wait -n "${pids[@]}" || true
-echo "error: a server exited; see var/actions.log, var/rasa.log and var/web.log" >&2
-exit 1
+wait "$supervisor_pid"

@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import secrets
 import subprocess
 import sys
 import uuid
@@ -14,6 +15,7 @@ import requests
 import socketio
 
 from actions import settings
+from actions.commands import action_server_command, rasa_server_command
 from bench.servers import Processes, free_port, http_ok, parse_answers, wait_until
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +36,13 @@ class Assistant:
     database_url: str
     tracker_store_url: str
     logs: Path
+    api_token: str  # Rasa's HTTP API is on in the tests, behind a token, as an operator would run it
+    action_token: str
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        """A call to Rasa's HTTP API with the token, as an operator makes it."""
+        params = {**kwargs.pop("params", {}), "token": self.api_token}
+        return requests.request(method, f"{self.rasa_url}{path}", params=params, timeout=30, **kwargs)
 
     def say(self, sender: str, message: str, metadata: Optional[Dict] = None) -> List[Dict]:
         body = {"sender": sender, "message": message, **({"metadata": metadata} if metadata else {})}
@@ -50,6 +59,7 @@ def running_assistant(workdir: Path, database_url: str, tracker_store_url: str,
                       extra_env: dict | None = None) -> Iterator[Assistant]:
     """Load the catalog into `database_url`, then start both servers; stop them afterwards."""
     rasa_port, action_port = free_port(), free_port()
+    api_token, action_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     env = {
         **os.environ,
         **settings.as_environment(),
@@ -58,6 +68,7 @@ def running_assistant(workdir: Path, database_url: str, tracker_store_url: str,
         "ACTION_PORT": str(action_port),
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
         "RASA_TELEMETRY_ENABLED": "false",
+        "ACTION_SERVER_TOKEN": action_token,
         **(extra_env or {}),
     }
     subprocess.run([str(VENV_BIN / "python"), "-m", "actions.catalog_cli", "load"], env=env, cwd=PROJECT_ROOT,
@@ -65,17 +76,13 @@ def running_assistant(workdir: Path, database_url: str, tracker_store_url: str,
     processes = Processes()
     action_log, rasa_log = workdir / "actions.log", workdir / "rasa.log"
     try:
-        actions = processes.start([str(VENV_BIN / "rasa"), "run", "actions", "--port", str(action_port)],
-                                  env=env, log=action_log, cwd=PROJECT_ROOT)
-        rasa = processes.start(
-            [str(VENV_BIN / "rasa"), "run", "--model", str(MODEL), "--enable-api", "--port", str(rasa_port),
-             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
-            env=env, log=rasa_log, cwd=PROJECT_ROOT,
-        )
+        actions = processes.start(action_server_command(action_port), env=env, log=action_log, cwd=PROJECT_ROOT)
+        rasa = processes.start(rasa_server_command(MODEL, rasa_port, api_token=api_token), env=env, log=rasa_log,
+                               cwd=PROJECT_ROOT)
         action_url, rasa_url = f"http://127.0.0.1:{action_port}", f"http://127.0.0.1:{rasa_port}"
         wait_until(lambda: http_ok(f"{action_url}/health"), actions, what="action server", log=action_log)
-        wait_until(lambda: parse_answers(rasa_url), rasa, what="Rasa server", log=rasa_log)
-        yield Assistant(rasa_url, action_url, database_url, tracker_store_url, workdir)
+        wait_until(lambda: parse_answers(rasa_url, api_token), rasa, what="Rasa server", log=rasa_log)
+        yield Assistant(rasa_url, action_url, database_url, tracker_store_url, workdir, api_token, action_token)
     finally:
         processes.stop_all()
 

@@ -227,7 +227,7 @@ def test_dev_set_scores_stay_above_the_cross_validation_floors(assistant):
     real-question test set."""
     results = []
     for example, intent in read_nlu_examples(PROJECT_ROOT / "tests" / "nlu_dev.yml"):
-        parsed = requests.post(f"{assistant.rasa_url}/model/parse", json={"text": example}, timeout=30).json()
+        parsed = assistant.api("POST", "/model/parse", json={"text": example}).json()
         results.append((intent, parsed["intent"]["name"]))
     accuracy = statistics.mean(gold == predicted for gold, predicted in results)
     questions = score([(label_of_intent(g), label_of_intent(p)) for g, p in results if is_question_intent(g)])

@@ -167,7 +167,7 @@ def test_handoff_round_trip(assistant, slack):
         return learner.session_id
 
     session_id = asyncio.run(scenario())
-    tracker = requests.get(f"{assistant.rasa_url}/conversations/{session_id}/tracker", timeout=30).json()
+    tracker = assistant.api("GET", f"/conversations/{session_id}/tracker").json()
     bot_texts = [e.get("text") for e in tracker["events"] if e["event"] == "bot"]
     assert "Hi, I'm Sam from support. The price is per course." in bot_texts
     assert "No student discount, sorry." in bot_texts

@@ -93,7 +93,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def main() -> None:
     port = settings.web_port()
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = ThreadingHTTPServer((settings.bind_host(), port), Handler)
     if not (WEB_DIR / BUNDLE).is_file():
         print(f"warning: {WEB_DIR / BUNDLE} is missing; run: npm ci --prefix web", file=sys.stderr)
     print(f"Demo page with the chat widget: http://127.0.0.1:{port}/  (socket.io: {socket_url()})", flush=True)

@@ -1,0 +1,87 @@
+"""The command lines that start the servers, in one place: `make run` (through supervisord), the
+end-to-end tests and the benchmark all start them the same way, with the same closed defaults.
+
+- Both servers bind to BIND_HOST (loopback unless configured).
+- Rasa's HTTP API (/model, /conversations, ...) is on only when RASA_API_TOKEN is set, and then every
+  API route needs `?token=` (Rasa's token auth). The channels' webhooks do not need it.
+- CORS lists WEBCHAT_ALLOWED_ORIGINS; never `*`.
+"""
+
+import shlex
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from actions import settings
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def action_server_command(port: Optional[int] = None) -> List[str]:
+    return [str(VENV_BIN / "python"), "-m", "actions.server", "--port", str(port or settings.action_port())]
+
+
+def rasa_server_command(model: Path, port: Optional[int] = None, api_token: Optional[str] = None,
+                        credentials: str = "credentials.yml", endpoints: str = "endpoints.yml") -> List[str]:
+    """`rasa run` for this project; `api_token` (default RASA_API_TOKEN) turns the HTTP API on.
+
+    Rasa takes the token only on its command line, so it shows in the local process list: on a shared
+    host, run each server under its own user.
+    """
+    token = settings.rasa_api_token() if api_token is None else api_token
+    command = [str(VENV_BIN / "rasa"), "run", "--model", str(model), "--port", str(port or settings.rasa_port()),
+               "--interface", settings.bind_host(), "--credentials", str(credentials),
+               "--endpoints", str(endpoints)]
+    origins = [origin.strip() for origin in settings.webchat_allowed_origins().split(",") if origin.strip()]
+    if origins:
+        command += ["--cors", *origins]
+    if token:
+        command += ["--enable-api", "--auth-token", token]
+    return command
+
+
+def web_page_command() -> List[str]:
+    return [str(VENV_BIN / "python"), "web/serve.py"]
+
+
+def supervisord_config(project_root: Path, var_dir: Path, model: Path) -> str:
+    """supervisord's config for `make run`: each server restarted when it dies, with supervisord's
+    back-off while it fails to start; its log (stdout) says when a server exited and was restarted.
+    The servers inherit supervisord's environment (settings and secrets); the API token stays out of
+    the file: supervisord expands it from its environment when it starts Rasa."""
+    token_placeholder = "%(ENV_RASA_API_TOKEN)s"
+    rasa = rasa_server_command(model, api_token=token_placeholder if settings.rasa_api_token() else "")
+    programs = {
+        "actions": action_server_command(),
+        "rasa": rasa,
+        "web": web_page_command(),
+    }
+    sections = [
+        "[supervisord]\nnodaemon=true\nlogfile=/dev/stdout\nlogfile_maxbytes=0\nloglevel=info\n"
+        f"pidfile={var_dir / 'supervisord.pid'}\n",
+        # supervisorctl (and `make drill`) talk to supervisord over a socket only this user can open.
+        f"[unix_http_server]\nfile={var_dir / 'supervisor.sock'}\nchmod=0700\n",
+        "[rpcinterface:supervisor]\n"
+        "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n",
+        f"[supervisorctl]\nserverurl=unix://{var_dir / 'supervisor.sock'}\n",
+    ]
+    for name, command in programs.items():
+        sections.append(
+            f"[program:{name}]\ncommand={' '.join(_quoted(part, token_placeholder) for part in command)}\n"
+            f"directory={project_root}\n"
+            "autostart=true\nautorestart=true\nstartsecs=3\nstartretries=10\nstopasgroup=true\nkillasgroup=true\n"
+            f"stopwaitsecs=10\nredirect_stderr=true\nstdout_logfile={var_dir / (name + '.log')}\n"
+            "stdout_logfile_maxbytes=10MB\nstdout_logfile_backups=2\n"
+        )
+    return "\n".join(sections)
+
+
+def _quoted(part: str, placeholder: str) -> str:
+    """supervisord splits `command` like a shell and expands `%(...)s`: quote, and double every `%`."""
+    return part if part == placeholder else shlex.quote(part).replace("%", "%%")
+
+
+if __name__ == "__main__":
+    from actions.settings import PROJECT_ROOT, VAR_DIR
+
+    print(supervisord_config(PROJECT_ROOT, VAR_DIR, PROJECT_ROOT / "models" / "micromasters.tar.gz"))
