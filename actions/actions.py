@@ -6,7 +6,7 @@ import logging
 from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.events import ActionExecuted, ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -115,10 +115,11 @@ def question_for_staff(tracker: Tracker) -> str:
     return user_events[-1]["text"] if user_events else "(no question)"
 
 
-def start_handoff(sender_id: str, question: str, program_id: Optional[str], turns) -> bool:
+def start_handoff(sender_id: str, question: str, program_id: Optional[str], turns) -> str:
+    """Open (or find) the learner's handoff and post it; returns support_desk's outcome."""
     handoff = handoffs.open_handoff(sender_id, question, program_name(program_id),
                                     support_desk.transcript(turns))
-    return handoff.status == handoffs.OPEN or support_desk.post_handoff(handoff)
+    return support_desk.post_handoff(handoff)
 
 
 async def offer_support(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict]:
@@ -126,11 +127,16 @@ async def offer_support(dispatcher: CollectingDispatcher, tracker: Tracker) -> L
     if not settings.handoff_enabled() or tracker.get_latest_input_channel() != WEB_CHANNEL:
         dispatcher.utter_message(text=answers.offer_support(settings.support_url()))
         return []
-    posted = await off_the_loop(start_handoff, tracker.sender_id, question_for_staff(tracker),
-                                tracker.get_slot(PROGRAM_SLOT), conversation_turns(tracker))
-    dispatcher.utter_message(text=answers.handoff_started() if posted
-                             else answers.handoff_delayed(settings.support_url()))
-    return [ConversationPaused()]
+    outcome = await off_the_loop(start_handoff, tracker.sender_id, question_for_staff(tracker),
+                                 tracker.get_slot(PROGRAM_SLOT), conversation_turns(tracker))
+    if outcome == support_desk.REFUSED:  # Slack refuses for good: don't mute the learner for nobody
+        dispatcher.utter_message(text=answers.handoff_unavailable(settings.support_url()))
+        return []
+    dispatcher.utter_message(text=answers.handoff_delayed(settings.support_url()) if outcome == support_desk.RETRYING
+                             else answers.handoff_started())
+    # Listening, paused: Rasa stops predicting without logging action_listen, and its rule for
+    # `/restart` only fires after action_listen; without this a learner could not restart.
+    return [ConversationPaused(), ActionExecuted("action_listen")]
 
 
 class ActionOfferSupport(Action):

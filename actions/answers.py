@@ -267,5 +267,20 @@ def handoff_delayed(support_url: str) -> str:
     )
 
 
+def handoff_unavailable(support_url: str) -> str:
+    return (
+        "I can't pass this to the learner-support team from here right now. Please contact them "
+        f"directly: {support_url}. Meanwhile I'm happy to answer questions about credit, admission, jobs or cost."
+    )
+
+
+def handoff_timed_out(support_url: str) -> str:
+    return (
+        "Sorry, nobody from the learner-support team was free to pick this up in time. Please contact "
+        f"them directly: {support_url}. I'm back, and happy to answer questions about credit, admission, "
+        "jobs or cost."
+    )
+
+
 def handoff_closed() -> str:
     return "The support team has handed you back to me. Ask me about credit, admission, jobs or cost any time."

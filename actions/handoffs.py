@@ -3,31 +3,58 @@ staff said that a learner has not seen yet, and which Slack events were already 
 
 Shared by the action server (which opens handoffs) and the Rasa server's channels (which relay
 messages both ways), through the database at DATABASE_URL.
+
+A handoff's life:  pending --claim--> posting --Slack ok--> open --staff `!done`, timeout--> closed
+                                         |--Slack down--> pending (retried later)
+                                         '--Slack refuses for good--> closed (reason slack_refused)
+- A handoff is claimed (one atomic UPDATE) before it is posted, so two posters (the action and the
+  retry loop, or two servers) never post it twice; a claim left by a crashed poster is released.
+- A conversation has at most one handoff that is not closed: a unique index says so, not only code.
+- A handoff nobody answers within HANDOFF_TIMEOUT_MINUTES is closed (reason timeout).
 """
 
+import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import cache
 from typing import List, Optional
 
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Text, select, update
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    delete,
+    exists,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import declarative_base
 
 from actions.db import default_engine, session_scope
 
+logger = logging.getLogger(__name__)
 Base = declarative_base()
 
-PENDING, OPEN, CLOSED = "pending", "open", "closed"
+PENDING, POSTING, OPEN, CLOSED = "pending", "posting", "open", "closed"
+# Why a handoff was closed.
+STAFF_CLOSED, TIMED_OUT, SLACK_REFUSED, RESTARTED = "staff", "timeout", "slack_refused", "restarted"
+STALE_CLAIM = timedelta(seconds=60)  # far longer than a Slack post may take (support_desk timeout)
 
 
 class HandoffRow(Base):
     __tablename__ = "handoffs"
     id = Column(Integer, primary_key=True)
     sender_id = Column(String(255), nullable=False, index=True)
-    status = Column(String(10), nullable=False)  # pending (not yet in Slack), open, closed
+    status = Column(String(10), nullable=False)  # pending, posting, open, closed
     question = Column(Text, nullable=False)
     program = Column(Text)
     transcript = Column(Text, nullable=False)
@@ -36,7 +63,17 @@ class HandoffRow(Base):
     attempts = Column(Integer, nullable=False, default=0)
     last_error = Column(Text)
     created_at = Column(DateTime(timezone=True), nullable=False)
+    claimed_at = Column(DateTime(timezone=True))
     closed_at = Column(DateTime(timezone=True))
+    closed_reason = Column(String(20))
+
+
+ONE_ACTIVE_PER_CONVERSATION = Index(
+    "one_active_handoff_per_conversation", HandoffRow.sender_id, unique=True,
+    sqlite_where=HandoffRow.status != CLOSED, postgresql_where=HandoffRow.status != CLOSED,
+)
+# Columns added after the first release; `_schema_ready` adds them to older tables.
+ADDED_COLUMNS = ("claimed_at", "closed_reason")
 
 
 class StaffReplyRow(Base):
@@ -85,13 +122,28 @@ _schema_lock = threading.Lock()
 
 @cache
 def _schema_ready(engine: Engine) -> Engine:
-    """Create the tables once per engine; another process may be creating them at the same moment."""
+    """Create the tables once per engine; another process may be creating them at the same moment.
+    A table made by an earlier release gains the columns and the index added since."""
     with _schema_lock:
         try:
             Base.metadata.create_all(engine)
         except (OperationalError, ProgrammingError):
             Base.metadata.create_all(engine)  # they exist now: this only checks
+        _upgrade(engine)
     return engine
+
+
+def _upgrade(engine: Engine) -> None:
+    present = {column["name"] for column in inspect(engine).get_columns(HandoffRow.__tablename__)}
+    with engine.begin() as connection:
+        for name in ADDED_COLUMNS:
+            if name not in present:
+                sql_type = HandoffRow.__table__.c[name].type.compile(dialect=engine.dialect)
+                connection.execute(text(f"ALTER TABLE {HandoffRow.__tablename__} ADD COLUMN {name} {sql_type}"))
+    try:
+        ONE_ACTIVE_PER_CONVERSATION.create(engine, checkfirst=True)
+    except (OperationalError, ProgrammingError, IntegrityError):
+        logger.exception("could not create the one-active-handoff index (duplicate active handoffs?)")
 
 
 def _engine(engine: Optional[Engine]) -> Engine:
@@ -100,35 +152,72 @@ def _engine(engine: Optional[Engine]) -> Engine:
 
 def open_handoff(sender_id: str, question: str, program: Optional[str], transcript: str,
                  engine: Optional[Engine] = None) -> Handoff:
-    """The learner's open (or still pending) handoff, or a new pending one."""
+    """The learner's handoff that is not closed, or a new pending one. Two requests at once cannot
+    both create one: the unique index refuses the second, which then returns the first."""
+    engine = _engine(engine)
+    existing = active_handoff_for(sender_id, engine)
+    if existing:
+        return existing
+    try:
+        with session_scope(engine) as session:
+            row = HandoffRow(sender_id=sender_id, status=PENDING, question=question, program=program,
+                             transcript=transcript, attempts=0, created_at=_now())
+            session.add(row)
+            session.flush()
+            return _plain(row)
+    except IntegrityError:
+        existing = active_handoff_for(sender_id, engine)
+        if existing is None:
+            raise
+        return existing
+
+
+def claim(handoff_id: int, engine: Optional[Engine] = None) -> bool:
+    """Take a pending handoff for posting; False if someone else has it (or it is posted or closed)."""
     with session_scope(_engine(engine)) as session:
-        existing = session.execute(
-            select(HandoffRow).where(HandoffRow.sender_id == sender_id, HandoffRow.status != CLOSED)
-        ).scalars().first()
-        if existing:
-            return _plain(existing)
-        row = HandoffRow(sender_id=sender_id, status=PENDING, question=question, program=program,
-                         transcript=transcript, attempts=0, created_at=_now())
-        session.add(row)
-        session.flush()
-        return _plain(row)
+        result = session.execute(
+            update(HandoffRow).where(HandoffRow.id == handoff_id, HandoffRow.status == PENDING)
+            .values(status=POSTING, claimed_at=_now())
+        )
+        return result.rowcount == 1
+
+
+def release_stale_claims(engine: Optional[Engine] = None, older_than: timedelta = STALE_CLAIM) -> int:
+    """Claims whose poster died mid-post go back to pending, to be retried."""
+    with session_scope(_engine(engine)) as session:
+        result = session.execute(
+            update(HandoffRow).where(HandoffRow.status == POSTING, HandoffRow.claimed_at < _now() - older_than)
+            .values(status=PENDING)
+        )
+        return result.rowcount
 
 
 def mark_posted(handoff_id: int, channel: str, thread_ts: str, engine: Optional[Engine] = None) -> None:
     with session_scope(_engine(engine)) as session:
         session.execute(
-            update(HandoffRow).where(HandoffRow.id == handoff_id)
+            update(HandoffRow).where(HandoffRow.id == handoff_id, HandoffRow.status == POSTING)
             .values(status=OPEN, slack_channel=channel, thread_ts=thread_ts, last_error=None,
                     attempts=HandoffRow.attempts + 1)
         )
 
 
-def mark_failed(handoff_id: int, error: str, engine: Optional[Engine] = None) -> None:
+def mark_failed(handoff_id: int, error: str, permanent: bool = False, engine: Optional[Engine] = None) -> None:
+    """Slack did not take the post: back to pending for a retry, or closed if Slack refuses for good."""
+    values = {"last_error": error[:2000], "attempts": HandoffRow.attempts + 1}
+    if permanent:
+        values.update(status=CLOSED, closed_at=_now(), closed_reason=SLACK_REFUSED)
+    else:
+        values["status"] = PENDING
     with session_scope(_engine(engine)) as session:
         session.execute(
-            update(HandoffRow).where(HandoffRow.id == handoff_id)
-            .values(last_error=error[:2000], attempts=HandoffRow.attempts + 1)
+            update(HandoffRow).where(HandoffRow.id == handoff_id, HandoffRow.status == POSTING).values(**values)
         )
+
+
+def handoff_by_id(handoff_id: int, engine: Optional[Engine] = None) -> Optional[Handoff]:
+    with session_scope(_engine(engine)) as session:
+        row = session.get(HandoffRow, handoff_id)
+        return _plain(row) if row else None
 
 
 def append_to_transcript(handoff_id: int, line: str, engine: Optional[Engine] = None) -> None:
@@ -165,14 +254,26 @@ def handoff_for_thread(channel: str, thread_ts: str, engine: Optional[Engine] = 
         return _plain(row) if row else None
 
 
-def close_handoff(handoff_id: int, engine: Optional[Engine] = None) -> bool:
-    """Close an open handoff; False if it was not open (already closed: nothing to do)."""
+def close_handoff(handoff_id: int, reason: str = STAFF_CLOSED, engine: Optional[Engine] = None) -> bool:
+    """Close a handoff; False if it was already closed (nothing to do: someone else closed it)."""
     with session_scope(_engine(engine)) as session:
         result = session.execute(
             update(HandoffRow).where(HandoffRow.id == handoff_id, HandoffRow.status != CLOSED)
-            .values(status=CLOSED, closed_at=_now())
+            .values(status=CLOSED, closed_at=_now(), closed_reason=reason)
         )
         return result.rowcount == 1
+
+
+def unanswered_since(minutes: float, engine: Optional[Engine] = None) -> List[Handoff]:
+    """Handoffs not closed, opened more than `minutes` ago, that no staff member has replied to."""
+    with session_scope(_engine(engine)) as session:
+        answered = exists().where(StaffReplyRow.handoff_id == HandoffRow.id)
+        rows = session.execute(
+            select(HandoffRow).where(HandoffRow.status != CLOSED,
+                                     HandoffRow.created_at < _now() - timedelta(minutes=minutes), ~answered)
+            .order_by(HandoffRow.id)
+        ).scalars()
+        return [_plain(row) for row in rows]
 
 
 def record_staff_reply(handoff: Handoff, text: str, engine: Optional[Engine] = None) -> int:
@@ -201,11 +302,22 @@ def undelivered_replies(sender_id: str, engine: Optional[Engine] = None) -> List
         return [(row.id, row.text) for row in rows]
 
 
-def first_time_seen(event_id: str, engine: Optional[Engine] = None) -> bool:
-    """Record a Slack event id; False if it was handled before (a retry)."""
+def already_handled(event_id: str, engine: Optional[Engine] = None) -> bool:
+    with session_scope(_engine(engine)) as session:
+        return session.get(SlackEventRow, event_id) is not None
+
+
+def mark_handled(event_id: str, engine: Optional[Engine] = None) -> bool:
+    """Record a Slack event id once its work is done; False if it was recorded before."""
     try:
         with session_scope(_engine(engine)) as session:
             session.add(SlackEventRow(event_id=event_id, seen_at=_now()))
         return True
     except IntegrityError:
         return False
+
+
+def prune_handled_events(older_than: timedelta = timedelta(days=1), engine: Optional[Engine] = None) -> int:
+    """Slack retries an event within minutes; ids older than a day only take space."""
+    with session_scope(_engine(engine)) as session:
+        return session.execute(delete(SlackEventRow).where(SlackEventRow.seen_at < _now() - older_than)).rowcount

@@ -4,7 +4,8 @@ Synchronous (slack_sdk's WebClient); callers keep it off their event loop. Every
 (network, HTTP error, `ok: false`) comes back as a `SlackUnavailable` with Slack's reason.
 """
 
-from typing import Optional, Sequence, Tuple
+import logging
+from typing import List, Optional, Sequence, Tuple
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -17,8 +18,22 @@ TRANSCRIPT_TURNS = 6
 SLACK_TIMEOUT_SECONDS = 2.5
 
 
+logger = logging.getLogger(__name__)
+# Slack's answers that no retry will change: a wrong channel or token, missing rights. Posting again
+# every 30 s would keep the learner waiting for nobody.
+PERMANENT_SLACK_ERRORS = frozenset({
+    "channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "not_authed", "account_inactive",
+    "token_revoked", "token_expired", "no_permission", "missing_scope", "restricted_action",
+    "team_access_not_granted", "ekm_access_denied", "invalid_arguments", "msg_too_long",
+})
+# What became of a handoff post.
+POSTED, RETRYING, REFUSED, ELSEWHERE = "posted", "retrying", "refused", "elsewhere"
+
+
 class SlackUnavailable(RuntimeError):
-    pass
+    def __init__(self, reason: str, permanent: bool = False):
+        super().__init__(reason)
+        self.permanent = permanent
 
 
 def client() -> WebClient:
@@ -50,26 +65,54 @@ def _post(text: str, thread_ts: Optional[str] = None) -> dict:
         response = client().chat_postMessage(channel=settings.slack_support_channel(), text=text,
                                              thread_ts=thread_ts, unfurl_links=False)
     except SlackApiError as error:
-        raise SlackUnavailable(str(error.response.get("error") or error)) from error
+        reason = str(error.response.get("error") or error)
+        raise SlackUnavailable(reason, permanent=reason in PERMANENT_SLACK_ERRORS) from error
     except (SlackClientError, OSError) as error:
         raise SlackUnavailable(f"{type(error).__name__}: {error}") from error
     return response.data
 
 
-def post_handoff(handoff: handoffs.Handoff) -> bool:
-    """Post a pending handoff; True when it is in Slack. A failure is recorded and left pending."""
+def post_handoff(handoff: handoffs.Handoff) -> str:
+    """Post a pending handoff once, whoever else tries at the same moment (it is claimed first).
+
+    Returns POSTED (in Slack now or already), RETRYING (Slack unreachable: left pending for the retry
+    loop), REFUSED (Slack refuses for good: closed, logged loudly) or ELSEWHERE (another poster has it).
+    """
+    if not handoffs.claim(handoff.id):
+        current = handoffs.handoff_by_id(handoff.id)
+        if current is not None and current.status == handoffs.OPEN:
+            return POSTED
+        return REFUSED if current is None or current.status == handoffs.CLOSED else ELSEWHERE
+    current = handoffs.handoff_by_id(handoff.id) or handoff  # with the learner's latest messages
     try:
-        data = _post(handoff_text(handoff))
+        data = _post(handoff_text(current))
     except SlackUnavailable as error:
-        handoffs.mark_failed(handoff.id, str(error))
-        return False
+        handoffs.mark_failed(handoff.id, str(error), permanent=error.permanent)
+        if error.permanent:
+            logger.critical("Slack refuses handoff %d for good (%s): check SLACK_BOT_TOKEN, SLACK_SUPPORT_CHANNEL "
+                            "and the app's membership of the channel; the learner is sent to %s",
+                            handoff.id, error, settings.support_url())
+            return REFUSED
+        logger.warning("Slack did not take handoff %d (%s); it stays pending and is retried", handoff.id, error)
+        return RETRYING
     handoffs.mark_posted(handoff.id, data["channel"], data["ts"])
-    return True
+    return POSTED
 
 
-def post_pending_handoffs() -> int:
-    """Retry every handoff Slack refused before; returns how many are now posted."""
-    return sum(post_handoff(handoff) for handoff in handoffs.pending_handoffs())
+def post_pending_handoffs() -> List[Tuple[handoffs.Handoff, str]]:
+    """Post every pending handoff (claims of a poster that died are released first)."""
+    handoffs.release_stale_claims()
+    return [(handoff, post_handoff(handoff)) for handoff in handoffs.pending_handoffs()]
+
+
+def post_in_thread(handoff: handoffs.Handoff, text: str) -> None:
+    """A note from the assistant in the handoff's thread, if it has one (best effort: logged)."""
+    if not handoff.thread_ts:
+        return
+    try:
+        _post(text, thread_ts=handoff.thread_ts)
+    except SlackUnavailable as error:
+        logger.warning("could not post in the thread of handoff %d: %s", handoff.id, error)
 
 
 def forward_learner_message(handoff: handoffs.Handoff, text: str) -> None:

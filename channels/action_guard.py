@@ -15,7 +15,8 @@ import asyncio
 import logging
 
 import aiohttp
-from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+from rasa.core.actions.action import ActionExecutionRejection, ActionSessionStart, RemoteAction
+from rasa.shared.core.constants import ACTION_SESSION_START_NAME
 from rasa.shared.core.events import BotUttered
 from rasa.shared.exceptions import RasaException
 
@@ -39,6 +40,10 @@ def install() -> None:
             logger.error("action %s: no answer from the action server within %.1f s", self.name(), timeout)
         except (RasaException, aiohttp.ClientError) as error:
             logger.error("action %s failed: %s", self.name(), error)
+        if self.name() == ACTION_SESSION_START_NAME:
+            # The project's session start only adds the handoff check: without the action server,
+            # Rasa's own starts the session, and the learner's question is answered (or apologised for) next.
+            return await ActionSessionStart().run(output_channel, nlg, tracker, domain)
         return [BotUttered(answers.temporarily_unavailable(settings.support_url()),
                            metadata={"fault": "action_server"})]
 

@@ -9,8 +9,15 @@ One request URL, /webhooks/slack/webhook, takes:
 
 Every request must carry a valid v0 signature over `v0:timestamp:body` made with the signing
 secret, and a timestamp less than five minutes old (401 otherwise, nothing processed). Slack
-retries an event it thinks timed out; each event id is handled once. The app's own messages and
-other bots' are ignored. Settings come from the environment (actions/settings.py).
+retries an event it did not get a 200 for within 3 s; an event id is recorded as handled only once its
+work is done, so a failure (answered 500) is retried by Slack and a retry of finished work is ignored.
+Work that takes longer than Slack waits (a staff question) is answered 200 and finishes in the
+background. The app's own messages and other bots' are ignored. Settings come from the environment
+(actions/settings.py).
+
+Beside the webhook, a loop in this server looks after handoffs every SLACK_RETRY_SECONDS: it posts the
+ones Slack did not take, hands back to the assistant those Slack refuses for good or nobody answered
+within HANDOFF_TIMEOUT_MINUTES (the learner is told, with the support contact), and prunes old event ids.
 """
 
 import asyncio
@@ -20,7 +27,7 @@ import json
 import logging
 import re
 import time
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Awaitable, Callable, Dict, Optional, Set
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
@@ -39,6 +46,7 @@ MENTION = re.compile(r"<@[A-Z0-9]+>")
 CLOSE_COMMANDS = {"!done", "!close"}
 CLOSE_REACTIONS = {"white_check_mark", "heavy_check_mark"}
 MAX_REQUEST_AGE_SECONDS = 5 * 60
+SLACK_WAITS_SECONDS = 2.5  # Slack retries an event it has no answer for after 3 s
 IGNORED_SUBTYPES = {"bot_message", "message_changed", "message_deleted", "channel_join", "channel_leave"}
 
 
@@ -85,6 +93,7 @@ class SupportSlackInput(InputChannel):
 
     def __init__(self) -> None:
         self._retry_task: Optional[asyncio.Task] = None
+        self._in_flight: Set[str] = set()  # event ids being handled now (a retry must not start them again)
 
     def client(self) -> AsyncWebClient:
         return AsyncWebClient(token=settings.slack_bot_token(), base_url=settings.slack_api_url())
@@ -95,7 +104,7 @@ class SupportSlackInput(InputChannel):
         @slack.listener("after_server_start")
         async def start_retries(app, _loop) -> None:
             if settings.handoff_enabled():
-                self._retry_task = asyncio.create_task(self._retry_pending_handoffs())
+                self._retry_task = asyncio.create_task(self._look_after_handoffs(app.ctx.agent))
 
         @slack.listener("before_server_stop")
         async def stop_retries(app, _loop) -> None:
@@ -118,30 +127,44 @@ class SupportSlackInput(InputChannel):
                 payload = json.loads(request.body)
             except ValueError:
                 return response.json({"error": "the body is not JSON"}, status=400)
+            if not isinstance(payload, dict):
+                return response.json({"error": "the body is not a JSON object"}, status=400)
             if payload.get("type") == "url_verification":
                 return response.json({"challenge": payload.get("challenge")})
             if payload.get("type") != "event_callback" or not isinstance(payload.get("event"), dict):
                 return response.json({"ok": True, "ignored": "not an event callback"})
-            event_id = str(payload.get("event_id") or "")
-            if not event_id or not await asyncio.to_thread(handoffs.first_time_seen, event_id):
+            event_id = payload.get("event_id")
+            if not isinstance(event_id, str) or not event_id:
+                return response.json({"ok": True, "ignored": "no event id"})
+            if event_id in self._in_flight or await asyncio.to_thread(handoffs.already_handled, event_id):
                 return response.json({"ok": True, "ignored": "already handled"})
-            # Answer Slack at once (it retries after 3 s); the work goes on in the background.
-            request.app.add_task(self._handle_event(payload, request.app.ctx.agent, on_new_message))
+            self._in_flight.add(event_id)
+            work = asyncio.create_task(self._handle_event(payload, request.app.ctx.agent, on_new_message))
+            work.add_done_callback(lambda task: self._finished(event_id, task))
+            try:
+                await asyncio.wait_for(asyncio.shield(work), SLACK_WAITS_SECONDS)
+            except asyncio.TimeoutError:
+                return response.json({"ok": True, "note": "still working"})  # it finishes in the background
+            except Exception:
+                return response.json({"error": "the event could not be handled; Slack will retry"}, status=500)
             return response.json({"ok": True})
 
         return slack
 
+    def _finished(self, event_id: str, task: asyncio.Task) -> None:
+        self._in_flight.discard(event_id)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("Slack event %s failed", event_id, exc_info=task.exception())
+
     async def _handle_event(self, payload: Dict, agent, on_new_message) -> None:
+        """The event's work, then the event id recorded as handled (not before: a failure is retried)."""
         event = payload["event"]
-        try:
-            if self._from_a_bot(payload, event):
-                return
+        if not self._from_a_bot(payload, event):
             if event.get("type") == "reaction_added":
                 await self._on_reaction(event, agent)
             elif event.get("type") in ("message", "app_mention"):
                 await self._on_message(event, agent, on_new_message)
-        except Exception:
-            logger.exception("Slack event %s failed", payload.get("event_id"))
+        await asyncio.to_thread(handoffs.mark_handled, payload["event_id"])
 
     @staticmethod
     def _from_a_bot(payload: Dict, event: Dict) -> bool:
@@ -184,15 +207,18 @@ class SupportSlackInput(InputChannel):
             await asyncio.to_thread(handoffs.mark_delivered, [reply_id])
 
     async def _close(self, handoff: handoffs.Handoff, agent) -> None:
-        if not await asyncio.to_thread(handoffs.close_handoff, handoff.id):
-            return
-        goodbye = answers.handoff_closed()
+        if await asyncio.to_thread(handoffs.close_handoff, handoff.id, handoffs.STAFF_CLOSED):
+            await self._back_to_assistant(handoff, agent, answers.handoff_closed(), "Handed back to the assistant.")
+
+    async def _back_to_assistant(self, handoff: handoffs.Handoff, agent, to_learner: str,
+                                 to_staff: Optional[str] = None) -> None:
+        """A closed handoff: the conversation listens to the assistant again and the learner is told."""
         # Listening again, so the next message is predicted from a clean turn, not the paused ones.
-        await self._store_in_conversation(agent, handoff.sender_id, ConversationResumed(), BotUttered(goodbye),
+        await self._store_in_conversation(agent, handoff.sender_id, ConversationResumed(), BotUttered(to_learner),
                                           ActionExecuted(ACTION_LISTEN_NAME))
-        await web_chat.deliver(handoff.sender_id, goodbye)
-        await self.client().chat_postMessage(channel=handoff.slack_channel, thread_ts=handoff.thread_ts,
-                                             text="Handed back to the assistant.")
+        await web_chat.deliver(handoff.sender_id, to_learner)
+        if to_staff:
+            await asyncio.to_thread(support_desk.post_in_thread, handoff, to_staff)
 
     @staticmethod
     async def _store_in_conversation(agent, sender_id: str, *events) -> None:
@@ -202,12 +228,27 @@ class SupportSlackInput(InputChannel):
                 tracker.update(event)
             await agent.processor.save_tracker(tracker)
 
-    async def _retry_pending_handoffs(self) -> None:
+    async def _look_after_handoffs(self, agent) -> None:
         while True:
             await asyncio.sleep(settings.slack_retry_seconds())
             try:
-                posted = await asyncio.to_thread(support_desk.post_pending_handoffs)
-                if posted:
-                    logger.info("posted %d pending handoff(s) to Slack", posted)
+                await self._handoff_round(agent)
             except Exception:
-                logger.exception("retrying pending handoffs failed")
+                logger.exception("looking after handoffs failed; trying again in %s s", settings.slack_retry_seconds())
+
+    async def _handoff_round(self, agent) -> None:
+        support_url = settings.support_url()
+        for handoff, outcome in await asyncio.to_thread(support_desk.post_pending_handoffs):
+            if outcome == support_desk.POSTED:
+                logger.info("posted pending handoff %d to Slack", handoff.id)
+            elif outcome == support_desk.REFUSED:
+                await self._back_to_assistant(handoff, agent, answers.handoff_unavailable(support_url))
+        minutes = settings.handoff_timeout_minutes()
+        for handoff in await asyncio.to_thread(handoffs.unanswered_since, minutes):
+            if await asyncio.to_thread(handoffs.close_handoff, handoff.id, handoffs.TIMED_OUT):
+                logger.warning("handoff %d: no staff reply within %s min, back to the assistant", handoff.id, minutes)
+                await self._back_to_assistant(
+                    handoff, agent, answers.handoff_timed_out(support_url),
+                    f"No reply within {minutes:g} minutes: handed back to the assistant, and the learner was "
+                    "given the support contact.")
+        await asyncio.to_thread(handoffs.prune_handled_events)

@@ -72,7 +72,7 @@ def hand_off(database_url, sender_id, days_ago=0, replies=1):
 
 def slack_event(database_url, event_id, days_ago):
     engine = engine_for(database_url)
-    assert handoffs.first_time_seen(event_id, engine=engine)
+    assert handoffs.mark_handled(event_id, engine=engine)
     with engine.begin() as connection:
         connection.execute(update(SlackEventRow.__table__).where(SlackEventRow.event_id == event_id)
                            .values(seen_at=datetime.now(timezone.utc) - timedelta(days=days_ago)))

@@ -1,0 +1,210 @@
+"""The handoff state machine, on SQLite and PostgreSQL, with Slack's Web API played by the stand-in.
+
+Each test here failed before the state machine (claim, one active handoff per conversation, permanent
+Slack errors, timeout, session start and restart, event ids recorded after their work) was built.
+"""
+
+import asyncio
+import threading
+from datetime import timedelta
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import create_engine, inspect, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from actions import handoffs, support_desk
+from actions.conversation import ActionRestart, ActionSessionStart
+from actions.db import engine_for, session_scope
+from channels.slack import SupportSlackInput
+from tests.slack_standin import SlackStandIn
+
+TOKEN, SUPPORT = "xoxb-test-token", "CSUPPORT"
+
+
+@pytest.fixture
+def engine(database_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return engine_for(database_url)
+
+
+@pytest.fixture
+def slack(monkeypatch):
+    stand_in = SlackStandIn(TOKEN)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("SLACK_SUPPORT_CHANNEL", SUPPORT)
+    monkeypatch.setenv("SLACK_API_URL", stand_in.api_url)
+    yield stand_in
+    stand_in.close()
+
+
+def new_handoff(engine, sender="learner-1", question="can I transfer the credit?"):
+    return handoffs.open_handoff(sender, question, None, "> learner: hi", engine=engine)
+
+
+def status_of(engine, handoff_id):
+    with session_scope(engine) as session:
+        row = session.get(handoffs.HandoffRow, handoff_id)
+        return row.status, row.closed_reason, row.attempts
+
+
+def backdate(engine, handoff_id, minutes):
+    with session_scope(engine) as session:
+        session.execute(update(handoffs.HandoffRow).where(handoffs.HandoffRow.id == handoff_id)
+                        .values(created_at=handoffs._now() - timedelta(minutes=minutes)))
+
+
+def test_a_handoff_is_posted_once_however_many_post_it_at_once(engine, slack):
+    handoff = new_handoff(engine)
+    outcomes, start = [], threading.Barrier(6)
+
+    def post():
+        start.wait()
+        outcomes.append(support_desk.post_handoff(handoff))
+
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(slack.posts(channel=SUPPORT, containing="can I transfer the credit?")) == 1
+    assert outcomes.count(support_desk.POSTED) >= 1 and support_desk.REFUSED not in outcomes
+    assert status_of(engine, handoff.id)[0] == handoffs.OPEN
+    assert support_desk.post_handoff(handoff) == support_desk.POSTED  # posted already: not again
+    assert len(slack.posts(channel=SUPPORT)) == 1
+
+
+def test_at_most_one_active_handoff_per_conversation(engine):
+    first = new_handoff(engine)
+    assert new_handoff(engine).id == first.id  # asking again finds the same one
+    with pytest.raises(IntegrityError):  # and the database itself refuses a second
+        with session_scope(engine) as session:
+            session.add(handoffs.HandoffRow(sender_id="learner-1", status=handoffs.PENDING, question="again",
+                                            transcript="", attempts=0, created_at=handoffs._now()))
+    assert handoffs.close_handoff(first.id, engine=engine)
+    second = new_handoff(engine)  # once closed, a new one may open
+    assert second.id != first.id and second.status == handoffs.PENDING
+    assert new_handoff(engine, sender="learner-2").id not in (first.id, second.id)
+
+
+def test_slack_refusing_for_good_closes_the_handoff_and_is_not_retried(engine, slack):
+    handoff = new_handoff(engine)
+    slack.mode = "refuse"  # channel_not_found: a wrong channel id
+    assert support_desk.post_handoff(handoff) == support_desk.REFUSED
+    assert status_of(engine, handoff.id)[:2] == (handoffs.CLOSED, handoffs.SLACK_REFUSED)
+    assert handoffs.pending_handoffs(engine=engine) == []
+    slack.mode = "up"
+    assert support_desk.post_pending_handoffs() == []
+    assert slack.posts(channel=SUPPORT) == []
+
+
+def test_slack_down_leaves_the_handoff_pending_and_it_is_posted_later(engine, slack):
+    handoff = new_handoff(engine)
+    slack.mode = "down"  # HTTP 503: try again later
+    assert support_desk.post_handoff(handoff) == support_desk.RETRYING
+    assert status_of(engine, handoff.id) == (handoffs.PENDING, None, 1)
+    slack.mode = "up"
+    assert [(h.id, outcome) for h, outcome in support_desk.post_pending_handoffs()] == \
+        [(handoff.id, support_desk.POSTED)]
+    assert len(slack.posts(channel=SUPPORT, containing="can I transfer the credit?")) == 1
+
+
+def test_a_claim_left_by_a_poster_that_died_is_released(engine):
+    handoff = new_handoff(engine)
+    assert handoffs.claim(handoff.id, engine=engine)
+    assert not handoffs.claim(handoff.id, engine=engine)  # held
+    assert handoffs.release_stale_claims(engine=engine) == 0  # too recent to be a dead poster's
+    assert handoffs.release_stale_claims(engine=engine, older_than=timedelta(seconds=-1)) == 1
+    assert handoffs.claim(handoff.id, engine=engine)
+
+
+def test_unanswered_handoffs_are_found_after_the_timeout(engine):
+    quiet, answered, recent = new_handoff(engine, "a"), new_handoff(engine, "b"), new_handoff(engine, "c")
+    backdate(engine, quiet.id, 45)
+    backdate(engine, answered.id, 45)
+    handoffs.record_staff_reply(answered, "Hello, I'm here", engine=engine)
+    assert [h.id for h in handoffs.unanswered_since(30, engine=engine)] == [quiet.id]
+    assert handoffs.close_handoff(quiet.id, handoffs.TIMED_OUT, engine=engine)
+    assert status_of(engine, quiet.id)[:2] == (handoffs.CLOSED, handoffs.TIMED_OUT)
+    assert handoffs.unanswered_since(30, engine=engine) == [] and recent.status == handoffs.PENDING
+
+
+def test_event_ids_are_recorded_once_and_pruned(engine):
+    assert not handoffs.already_handled("Ev1", engine=engine)
+    assert handoffs.mark_handled("Ev1", engine=engine) and not handoffs.mark_handled("Ev1", engine=engine)
+    assert handoffs.already_handled("Ev1", engine=engine)
+    assert handoffs.prune_handled_events(engine=engine) == 0
+    assert handoffs.prune_handled_events(timedelta(seconds=-1), engine=engine) == 1
+    assert not handoffs.already_handled("Ev1", engine=engine)
+
+
+def test_a_slack_event_whose_work_fails_is_not_recorded_so_slacks_retry_is_handled(engine):
+    channel = SupportSlackInput()
+    handoff = new_handoff(engine)
+    handoffs.claim(handoff.id, engine=engine)
+    handoffs.mark_posted(handoff.id, SUPPORT, "1790000001.000001", engine=engine)
+    staff_reply = {"type": "event_callback", "event_id": "EvFAIL", "authorizations": [],
+                   "event": {"type": "message", "channel": SUPPORT, "user": "USTAFF", "text": "Hello",
+                             "thread_ts": "1790000001.000001", "ts": "1790000002.000001"}}
+    with pytest.raises(AttributeError):  # no Rasa agent to store the reply in: the work fails
+        asyncio.run(channel._handle_event(staff_reply, None, None))
+    assert not handoffs.already_handled("EvFAIL", engine=engine)
+    from_a_bot = {"type": "event_callback", "event_id": "EvBOT", "authorizations": [],
+                  "event": {"type": "message", "bot_id": "B1", "channel": SUPPORT, "text": "hi", "ts": "1"}}
+    asyncio.run(channel._handle_event(from_a_bot, None, None))  # nothing to do, done: recorded
+    assert handoffs.already_handled("EvBOT", engine=engine)
+
+
+def session_tracker(sender="learner-1"):
+    return Tracker(sender_id=sender, slots={"program": "mitx-supply-chain-management", "last_topics": None},
+                   latest_message={}, events=[], paused=True, followup_action=None, active_loop={},
+                   latest_action_name="action_listen")
+
+
+def run(action, tracker):
+    return asyncio.run(action.run(CollectingDispatcher(), tracker, {}))
+
+
+def test_a_new_session_stays_paused_while_its_handoff_is_open(engine):
+    events = run(ActionSessionStart(), session_tracker())
+    assert [e["event"] for e in events] == ["session_started", "slot", "action"]  # no handoff: not paused
+    assert events[1]["name"] == "program" and events[1]["value"] == "mitx-supply-chain-management"
+    new_handoff(engine)
+    events = run(ActionSessionStart(), session_tracker())
+    assert [e["event"] for e in events] == ["session_started", "slot", "pause", "action"]
+    assert events[-1]["name"] == "action_listen"
+
+
+def test_restart_closes_the_handoff_and_tells_staff(engine, slack):
+    handoff = new_handoff(engine)
+    assert support_desk.post_handoff(handoff) == support_desk.POSTED
+    other = new_handoff(engine, sender="learner-2")
+    events = run(ActionRestart(), session_tracker())
+    assert [e["event"] for e in events] == ["restart"]
+    assert status_of(engine, handoff.id)[:2] == (handoffs.CLOSED, handoffs.RESTARTED)
+    thread = slack.posts(channel=SUPPORT, thread_ts=slack.posts(channel=SUPPORT)[0]["ts"])
+    assert len(thread) == 1 and "restarted the conversation" in thread[0]["text"]
+    assert status_of(engine, other.id)[0] == handoffs.PENDING  # another learner's handoff is untouched
+
+
+def test_a_handoffs_table_from_the_first_release_is_upgraded(database_url):
+    old = create_engine(database_url, future=True)
+    with old.begin() as connection:
+        connection.execute(text(
+            "CREATE TABLE handoffs (id INTEGER PRIMARY KEY, sender_id VARCHAR(255) NOT NULL,"
+            " status VARCHAR(10) NOT NULL, question TEXT NOT NULL, program TEXT, transcript TEXT NOT NULL,"
+            " slack_channel VARCHAR(40),"
+            " thread_ts VARCHAR(40), attempts INTEGER NOT NULL, last_error TEXT,"
+            " created_at TIMESTAMP WITH TIME ZONE NOT NULL, closed_at TIMESTAMP WITH TIME ZONE)"))
+        connection.execute(text(
+            "INSERT INTO handoffs (id, sender_id, status, question, transcript, attempts, created_at)"
+            " VALUES (1, 'old-learner', 'open', 'old question', '', 1, CURRENT_TIMESTAMP)"))
+    old.dispose()
+    engine = engine_for(database_url)
+    assert handoffs.active_handoff_for("old-learner", engine=engine).question == "old question"
+    columns = {column["name"] for column in inspect(engine).get_columns("handoffs")}
+    assert {"claimed_at", "closed_reason"} <= columns
+    assert "one_active_handoff_per_conversation" in {index["name"] for index in inspect(engine).get_indexes("handoffs")}
+    with session_scope(engine) as session:
+        assert session.execute(select(handoffs.HandoffRow.status)).scalar_one() == "open"
