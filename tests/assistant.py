@@ -7,7 +7,7 @@ import subprocess
 import sys
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
@@ -38,6 +38,17 @@ class Assistant:
     logs: Path
     api_token: str  # Rasa's HTTP API is on in the tests, behind a token, as an operator would run it
     action_token: str
+    env: Dict[str, str] = field(default_factory=dict, repr=False)
+    processes: Optional[Processes] = None
+    action_process: Optional[subprocess.Popen] = None
+
+    def start_action_server(self) -> None:
+        """(Re)start the action server on its port, as a supervisor would after it died."""
+        port = int(self.action_url.rsplit(":", 1)[1])
+        log = self.logs / "actions.log"
+        self.action_process = self.processes.start(action_server_command(port), env=self.env, log=log,
+                                                   cwd=PROJECT_ROOT)
+        wait_until(lambda: http_ok(f"{self.action_url}/health"), self.action_process, what="action server", log=log)
 
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
         """A call to Rasa's HTTP API with the token, as an operator makes it."""
@@ -82,7 +93,8 @@ def running_assistant(workdir: Path, database_url: str, tracker_store_url: str,
         action_url, rasa_url = f"http://127.0.0.1:{action_port}", f"http://127.0.0.1:{rasa_port}"
         wait_until(lambda: http_ok(f"{action_url}/health"), actions, what="action server", log=action_log)
         wait_until(lambda: parse_answers(rasa_url, api_token), rasa, what="Rasa server", log=rasa_log)
-        yield Assistant(rasa_url, action_url, database_url, tracker_store_url, workdir, api_token, action_token)
+        yield Assistant(rasa_url, action_url, database_url, tracker_store_url, workdir, api_token, action_token,
+                        env, processes, actions)
     finally:
         processes.stop_all()
 

@@ -1,0 +1,112 @@
+"""Closed by default: loopback only, Rasa's HTTP API off unless a token is set (and then nothing
+without it), no foreign origin echoed, and an action server that answers only the Rasa server."""
+
+import socket
+
+import pytest
+import requests
+
+from actions.commands import rasa_server_command
+from bench.servers import free_port, http_ok, wait_until
+from tests.assistant import MODEL, PROJECT_ROOT, running_assistant, train_model
+
+pytestmark = pytest.mark.e2e
+EVIL = "https://evil.example"
+WIDGET_ORIGIN = "http://127.0.0.1:8080"
+API_ROUTES = [  # every route of Rasa's HTTP API that reads a conversation, the model, or changes state
+    ("GET", "/status"), ("GET", "/domain"), ("GET", "/conversations/learner/tracker"),
+    ("POST", "/conversations/learner/tracker/events"), ("PUT", "/conversations/learner/tracker/events"),
+    ("GET", "/conversations/learner/story"), ("POST", "/conversations/learner/execute"),
+    ("POST", "/conversations/learner/trigger_intent"), ("POST", "/conversations/learner/predict"),
+    ("POST", "/conversations/learner/messages"), ("POST", "/model/train"), ("POST", "/model/test/stories"),
+    ("POST", "/model/test/intents"), ("POST", "/model/predict"), ("POST", "/model/parse"), ("PUT", "/model"),
+    ("DELETE", "/model"),
+]
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory):
+    train_model()
+    workdir = tmp_path_factory.mktemp("closed")
+    with running_assistant(workdir, f"sqlite:///{workdir / 'catalog.db'}",
+                           f"sqlite:///{workdir / 'conversations.db'}",
+                           extra_env={"WEBCHAT_ALLOWED_ORIGINS": WIDGET_ORIGIN}) as running:
+        assert running.text("learner", "how much does the MITx SCM cost?")  # a conversation to protect
+        yield running
+
+
+def this_hosts_other_address() -> str:
+    """An address of this machine that is not 127.0.0.1 (the interface a packet out would leave by)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent for a UDP connect
+            address = probe.getsockname()[0]
+        except OSError:
+            address = "127.0.1.1"
+    return address if address != "127.0.0.1" else "127.0.1.1"
+
+
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def test_nothing_answers_on_another_address_of_this_host(assistant):
+    other = this_hosts_other_address()
+    for url in (assistant.rasa_url, assistant.action_url):
+        assert http_ok(f"{url}/" if url == assistant.rasa_url else f"{url}/health")  # positive control
+        with pytest.raises(OSError):
+            socket.create_connection((other, port_of(url)), timeout=2).close()
+
+
+def test_every_api_route_needs_the_token(assistant):
+    for method, path in API_ROUTES:
+        response = requests.request(method, f"{assistant.rasa_url}{path}", json={}, timeout=30)
+        assert response.status_code in (401, 403), (method, path, response.status_code)
+        wrong = requests.request(method, f"{assistant.rasa_url}{path}", params={"token": "wrong"}, json={}, timeout=30)
+        assert wrong.status_code in (401, 403), (method, path, wrong.status_code)
+    tracker = assistant.api("GET", "/conversations/learner/tracker")  # positive control: with the token
+    assert tracker.status_code == 200 and any(e["event"] == "user" for e in tracker.json()["events"])
+
+
+def test_no_foreign_origin_is_echoed(assistant):
+    for method, path in (("POST", "/webhooks/rest/webhook"), ("OPTIONS", "/webhooks/rest/webhook"),
+                         ("GET", "/conversations/learner/tracker"), ("GET", "/")):
+        response = requests.request(method, f"{assistant.rasa_url}{path}", headers={"Origin": EVIL},
+                                    params={"token": assistant.api_token}, json={"sender": "x", "message": "hi"},
+                                    timeout=30)
+        assert response.status_code < 500
+        assert response.headers.get("Access-Control-Allow-Origin") in (None, WIDGET_ORIGIN), (method, path)
+        assert EVIL not in str(response.headers)
+    allowed = requests.options(f"{assistant.rasa_url}/webhooks/rest/webhook", headers={"Origin": WIDGET_ORIGIN},
+                               timeout=30)  # positive control: the widget's own origin is allowed
+    assert allowed.headers.get("Access-Control-Allow-Origin") == WIDGET_ORIGIN
+
+
+def test_the_action_server_answers_only_with_the_shared_secret(assistant):
+    call = {"next_action": "action_answer_question", "sender_id": "forged", "version": "3.6.21",
+            "tracker": {"sender_id": "forged", "slots": {}, "latest_message": {"text": "hi", "intent": {}},
+                        "events": [], "latest_input_channel": "socketio"}, "domain": {}}
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": assistant.action_token}):
+        response = requests.post(f"{assistant.action_url}/webhook", json=call, headers=headers, timeout=30)
+        assert response.status_code == 401, headers
+    for path in ("/actions",):
+        assert requests.get(f"{assistant.action_url}{path}", timeout=30).status_code == 401
+    good = requests.post(f"{assistant.action_url}/webhook", json=call, timeout=30,
+                         headers={"Authorization": f"Bearer {assistant.action_token}"})
+    assert good.status_code == 200 and "responses" in good.json()  # positive control
+
+
+def test_the_api_is_off_without_a_token(tmp_path, assistant):
+    port = free_port()
+    env = {**assistant.env, "RASA_API_TOKEN": ""}
+    server = assistant.processes.start(rasa_server_command(MODEL, port, api_token=""), env=env,
+                                       log=tmp_path / "rasa.log", cwd=PROJECT_ROOT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: http_ok(f"{base}/"), server, what="Rasa server without API", log=tmp_path / "rasa.log")
+        assert requests.get(f"{base}/conversations/learner/tracker", timeout=30).status_code == 404
+        assert requests.post(f"{base}/model/parse", json={"text": "hi"}, timeout=30).status_code == 404
+        reply = requests.post(f"{base}/webhooks/rest/webhook", json={"sender": "s", "message": "hi"}, timeout=30)
+        assert reply.status_code == 200 and reply.json()  # positive control: the channels still work
+    finally:
+        assistant.processes.stop(server)
