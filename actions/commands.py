@@ -7,6 +7,7 @@ end-to-end tests and the benchmark all start them the same way, with the same cl
 - CORS lists WEBCHAT_ALLOWED_ORIGINS; never `*`.
 """
 
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -81,7 +82,20 @@ def _quoted(part: str, placeholder: str) -> str:
     return part if part == placeholder else shlex.quote(part).replace("%", "%%")
 
 
-if __name__ == "__main__":
-    from actions.settings import PROJECT_ROOT, VAR_DIR
+def main(argv: List[str]) -> int:
+    """`supervisord` prints make run's supervisord config; `exec rasa|actions` replaces this process with
+    that server (how the systemd units in deploy/ start them, so they share these command lines)."""
+    model = settings.PROJECT_ROOT / "models" / "micromasters.tar.gz"
+    if argv == ["supervisord"]:
+        print(supervisord_config(settings.PROJECT_ROOT, settings.VAR_DIR, model))
+        return 0
+    if len(argv) == 2 and argv[0] == "exec" and argv[1] in ("rasa", "actions"):
+        command = rasa_server_command(model) if argv[1] == "rasa" else action_server_command()
+        os.chdir(settings.PROJECT_ROOT)
+        os.execv(command[0], command)
+    print("usage: python -m actions.commands supervisord | exec rasa | exec actions", file=sys.stderr)
+    return 2
 
-    print(supervisord_config(PROJECT_ROOT, VAR_DIR, PROJECT_ROOT / "models" / "micromasters.tar.gz"))
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -5,10 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-if [ ! -x /usr/bin/chromium ]; then
-  echo "==> installing Debian's chromium for the browser test (apt-get)"
-  if [ "$(id -u)" -ne 0 ]; then echo "error: run 'sudo apt-get install -y chromium' first" >&2; exit 1; fi
-  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+# Debian packages the tests use: Chromium (the browser test), HAProxy and openssl (the shipped proxy
+# config, run in front of the servers).
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> installing Debian's ${missing[*]} for the tests (apt-get)"
+  if [ "$(id -u)" -ne 0 ]; then echo "error: run 'sudo apt-get install -y ${missing[*]}' first" >&2; exit 1; fi
+  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 fi
 echo "==> lint (ruff)"
 .venv/bin/ruff check actions channels tests bench scripts web

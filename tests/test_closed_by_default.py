@@ -1,7 +1,10 @@
 """Closed by default: loopback only, Rasa's HTTP API off unless a token is set (and then nothing
 without it), no foreign origin echoed, and an action server that answers only the Rasa server."""
 
+import os
+import shutil
 import socket
+import subprocess
 
 import pytest
 import requests
@@ -12,6 +15,7 @@ from tests.assistant import MODEL, PROJECT_ROOT, running_assistant, train_model
 
 pytestmark = pytest.mark.e2e
 EVIL = "https://evil.example"
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"  # Debian's package (scripts/test.sh installs it)
 WIDGET_ORIGIN = "http://127.0.0.1:8080"
 API_ROUTES = [  # every route of Rasa's HTTP API that reads a conversation, the model, or changes state
     ("GET", "/status"), ("GET", "/domain"), ("GET", "/conversations/learner/tracker"),
@@ -110,3 +114,53 @@ def test_the_api_is_off_without_a_token(tmp_path, assistant):
         assert reply.status_code == 200 and reply.json()  # positive control: the channels still work
     finally:
         assistant.processes.stop(server)
+
+
+def listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def start_proxy(assistant, workdir, expose_rest: bool) -> str:
+    """deploy/haproxy.cfg, as shipped, in front of the Rasa server, with a throw-away certificate."""
+    pem = workdir / "tls.pem"
+    if not pem.exists():
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=localhost", "-keyout", str(workdir / "key.pem"),
+                        "-out", str(workdir / "cert.pem")],
+                       check=True, capture_output=True)
+        pem.write_bytes((workdir / "cert.pem").read_bytes() + (workdir / "key.pem").read_bytes())
+    port = free_port()
+    env = {**os.environ, "TLS_CERT": str(pem), "PUBLIC_BIND": f"127.0.0.1:{port}",
+           "RASA_UPSTREAM": f"127.0.0.1:{port_of(assistant.rasa_url)}",
+           "EXPOSE_REST_WEBHOOK": "1" if expose_rest else ""}
+    config = str(PROJECT_ROOT / "deploy" / "haproxy.cfg")
+    checked = subprocess.run([HAPROXY, "-c", "-f", config], env=env, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    log = workdir / f"haproxy-{port}.log"
+    process = assistant.processes.start([HAPROXY, "-db", "-f", config], env=env, log=log, cwd=PROJECT_ROOT)
+    wait_until(lambda: listening(port), process, what="haproxy", log=log)
+    return f"https://127.0.0.1:{port}"
+
+
+def via(proxy: str, method: str, path: str, **kwargs) -> requests.Response:
+    return requests.request(method, f"{proxy}{path}", verify=False, timeout=30, **kwargs)
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_the_shipped_proxy_exposes_only_the_three_paths(assistant, tmp_path):
+    proxy = start_proxy(assistant, tmp_path, expose_rest=True)
+    answered = via(proxy, "POST", "/webhooks/rest/webhook", json={"sender": "p", "message": "how much is MITx SCM?"})
+    assert answered.status_code == 200 and "$1,350" in answered.text  # positive control: it reaches Rasa
+    assert via(proxy, "GET", "/socket.io/", params={"EIO": "4", "transport": "polling"}).status_code == 200
+    assert via(proxy, "POST", "/webhooks/slack/webhook", data=b"{}").status_code in (401, 503)  # Rasa's answer
+    token = {"token": assistant.api_token}
+    for method, path in [*API_ROUTES, ("GET", "/"), ("GET", "/version"), ("GET", "/webhooks/rest/")]:
+        assert via(proxy, method, path, params=token, json={}).status_code == 404, (method, path)
+    assert "Strict-Transport-Security" in answered.headers
+    closed = start_proxy(assistant, tmp_path, expose_rest=False)
+    assert via(closed, "POST", "/webhooks/rest/webhook", json={"sender": "p", "message": "hi"}).status_code == 404
+    assert via(closed, "GET", "/socket.io/", params={"EIO": "4", "transport": "polling"}).status_code == 200
