@@ -25,7 +25,6 @@ used, which are those of `rasa.core.tracker_store.SQLTrackerStore.SQLEvent` in R
 """
 
 import argparse
-import os
 import sys
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -41,7 +40,6 @@ from actions import settings
 from actions.db import engine_for
 from actions.handoffs import HandoffRow, SlackEventRow, StaffReplyRow
 
-DEFAULT_RETENTION_DAYS = 90
 CHUNK = 500  # sender ids per statement: well below SQLite's limit on bound parameters
 
 # Rasa's SQLTrackerStore table: `timestamp` is a float, unix seconds (UTC), and may be NULL.
@@ -65,20 +63,6 @@ class Counts:
         text = (f"{self.conversations} conversations, {self.events} events, {self.handoffs} handoffs, "
                 f"{self.staff_replies} staff replies")
         return f"{text}, {self.slack_events} Slack event ids" if slack_events else text
-
-
-def retention_days() -> int:
-    """RETENTION_DAYS from the environment (default 90); ValueError if it is not a positive integer."""
-    raw = os.environ.get("RETENTION_DAYS", "").strip()
-    if not raw:
-        return DEFAULT_RETENTION_DAYS
-    try:
-        days = int(raw)
-    except ValueError:
-        raise ValueError(f"RETENTION_DAYS must be a whole number of days, not {raw!r}") from None
-    if days < 1:
-        raise ValueError(f"RETENTION_DAYS must be at least 1, not {days}")
-    return days
 
 
 def purge(tracker_url: str, database_url: str, days: int, now: Optional[datetime] = None,
@@ -258,7 +242,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     purge_cmd = commands.add_parser("purge", help="delete conversations idle for more than N days")
     purge_cmd.add_argument("--days", type=_days, default=None,
-                           help=f"idle days (default: RETENTION_DAYS, else {DEFAULT_RETENTION_DAYS})")
+                           help="idle days (default: RETENTION_DAYS, else 90)")
     purge_cmd.add_argument("--dry-run", action="store_true", help="count what would be deleted; delete nothing")
     erase_cmd = commands.add_parser("erase", help="delete one learner's conversation")
     erase_cmd.add_argument("--sender", type=_sender, required=True, help="the conversation (sender) id")
@@ -285,7 +269,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         if args.command == "purge":
             try:
-                days = args.days if args.days is not None else retention_days()
+                days = args.days if args.days is not None else settings.retention_days()
             except ValueError as error:
                 parser.error(str(error))
             counts = purge(tracker_url, database_url, days, dry_run=args.dry_run)

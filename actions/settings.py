@@ -93,7 +93,15 @@ def handoff_timeout_minutes() -> float:
 
 
 def retention_days() -> int:
-    return int(_env("RETENTION_DAYS") or 90)
+    """RETENTION_DAYS (default 90); ValueError with a readable message unless a whole number >= 1."""
+    raw = _env("RETENTION_DAYS") or "90"
+    try:
+        days = int(raw)
+    except ValueError:
+        raise ValueError(f"RETENTION_DAYS must be a whole number of days, not {raw!r}") from None
+    if days < 1:
+        raise ValueError(f"RETENTION_DAYS must be at least 1, not {days}")
+    return days
 
 
 def action_endpoint_url() -> str:
