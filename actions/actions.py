@@ -40,6 +40,13 @@ async def conversation_context(tracker: Tracker) -> Tuple[Context, Optional[str]
     return context, page_program
 
 
+def chosen_program(tracker: Tracker) -> Optional[str]:
+    """The program id a button payload chose (`/inform_program{"program_id": "..."}`); anything but a
+    string (a learner can type any payload) is ignored."""
+    value = next(tracker.get_latest_entity_values("program_id"), None)
+    return value if isinstance(value, str) else None
+
+
 def slot_changes(tracker: Tracker, reply: Reply, page_program: Optional[str]) -> List[Dict]:
     """Only changed slots: Rasa validates every returned event against a large JSON schema."""
     wanted = {
@@ -88,7 +95,7 @@ class ActionAnswerQuestion(AnswersFromCatalog, Action):
             text=message.get("text") or "",
             topics=topics_of_intent((message.get("intent") or {}).get("name")),
             context=context,
-            chosen_program_id=next(tracker.get_latest_entity_values("program_id"), None),
+            chosen_program_id=chosen_program(tracker),
             link=style_for_channel(tracker.get_latest_input_channel()),
         )
         send(dispatcher, reply)

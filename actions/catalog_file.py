@@ -5,6 +5,7 @@ problem as `programs[3] (mitx-finance).prices[0].amount: value is not a valid fl
 Nothing here touches the database.
 """
 
+import math
 import re
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -27,11 +28,26 @@ class CatalogFileError(ValueError):
         super().__init__(f"{self.path}: {len(self.problems)} problem(s):\n{lines}")
 
 
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 class _Strict(BaseModel):
     class Config:
         extra = Extra.forbid
         anystr_strip_whitespace = True
         min_anystr_length = 1
+
+    @validator("*", pre=True)
+    def _no_nul(cls, value):
+        """A NUL character is valid YAML but no text a learner should see, and PostgreSQL refuses it."""
+        if _has_nul(value):
+            raise ValueError("must not contain a NUL character")
+        return value
 
 
 class SourceEntry(_Strict):
@@ -102,6 +118,8 @@ class PriceEntry(_Strict):
 
     @validator("amount", "amount_max")
     def _not_negative(cls, value):
+        if value is not None and not math.isfinite(value):
+            raise ValueError("must be a finite number")
         if value is not None and value < 0:
             raise ValueError("must not be negative")
         return value

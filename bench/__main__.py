@@ -31,7 +31,7 @@ from actions.db import engine_for, session_scope
 from actions.faq import FaqIndex
 from bench.measure import WARMUP_MESSAGES, dev_set_scores, read_nlu_examples, real_question_scores, rest_latency
 from bench.report import ConfigResult, render
-from bench.scoring import read_real_questions
+from bench.scoring import FRESH_TEST_DIR, read_real_questions
 from bench.servers import BenchError, Processes, free_port, http_ok, parse_answers, peak_rss_mb, wait_until
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -88,6 +88,7 @@ class Bench:
         self.latency_messages = latency_messages
         self.dev_set = read_nlu_examples(DEV_SET)
         self.real_questions = read_real_questions()
+        self.fresh_questions = read_real_questions(FRESH_TEST_DIR)
         self.faq: FaqIndex | None = None
         self.errors_text = ""
         self.snapshot = work / "project"
@@ -205,6 +206,10 @@ class Bench:
                 real = real_question_scores(session, base_url, self.real_questions, self.faq)
                 say(f"  four-topic accuracy {real.scores.four_topic_accuracy:.3f}, out-of-scope given a topic "
                     f"answer {real.scores.oos_topic_share:.3f}")
+                say(f"  fresh test set: parsing {len(self.fresh_questions)}...")
+                fresh = real_question_scores(session, base_url, self.fresh_questions, self.faq)
+                say(f"  four-topic accuracy {fresh.scores.four_topic_accuracy:.3f}, out-of-scope given a topic "
+                    f"answer {fresh.scores.oos_topic_share:.3f}")
                 say(f"  latency: {WARMUP_MESSAGES} warm-up + {self.latency_messages} timed REST messages...")
                 latency = rest_latency(session, base_url, self.latency_messages)
                 self.check_action_server()
@@ -229,6 +234,7 @@ class Bench:
             empty_replies=latency.empty_replies,
             peak_rss_mb=rss,
             real=real,
+            fresh=fresh,
             words_median=latency.words_median,
             words_p95=latency.words_p95,
         )
@@ -249,6 +255,7 @@ class Bench:
             training_examples=len(training),
             dev_examples=len(self.dev_set),
             real_questions=len(self.real_questions),
+            fresh_questions=len(self.fresh_questions),
             latency_messages=self.latency_messages,
             warmup_messages=WARMUP_MESSAGES,
             action_server_rss_mb=action_rss,
@@ -256,7 +263,8 @@ class Bench:
 
 
 def error_list(results: dict) -> str:
-    """Every real question answered differently from its label, per config, for reading after the run."""
+    """Every question of the first real set (a dev set) answered differently from its label, per config.
+    The fresh test set's errors are not listed: reading them would make it a dev set too."""
     lines = ["# Real questions answered differently from their label", ""]
     for result in results.values():
         lines += [f"## {result.label} config ({len(result.real.errors)})", "",

@@ -47,7 +47,27 @@ CLOSE_COMMANDS = {"!done", "!close"}
 CLOSE_REACTIONS = {"white_check_mark", "heavy_check_mark"}
 MAX_REQUEST_AGE_SECONDS = 5 * 60
 SLACK_WAITS_SECONDS = 2.5  # Slack retries an event it has no answer for after 3 s
+HANDLED_EVENTS = {"message", "app_mention", "reaction_added"}
+TEXT_FIELDS = ("type", "text", "user", "subtype", "channel", "channel_type", "ts", "thread_ts", "bot_id", "reaction")
 IGNORED_SUBTYPES = {"bot_message", "message_changed", "message_deleted", "channel_join", "channel_leave"}
+
+
+def event_problem(payload: Dict) -> Optional[str]:
+    """Why a signed event cannot be one we handle (ignored with 200: Slack's retry could not help)."""
+    event = payload["event"]
+    if not isinstance(event.get("type"), str) or event["type"] not in HANDLED_EVENTS:
+        return "not an event this app handles"
+    for field in TEXT_FIELDS:
+        if event.get(field) is not None and not isinstance(event[field], str):
+            return f"event.{field} is not a string"
+    item = event.get("item")
+    if item is not None and not (isinstance(item, dict) and all(isinstance(v, str) for v in item.values())):
+        return "event.item is not an object of strings"
+    authorizations = payload.get("authorizations")
+    if authorizations is not None and not (isinstance(authorizations, list)
+                                           and all(isinstance(a, dict) for a in authorizations)):
+        return "authorizations is not a list of objects"
+    return None
 
 
 def signature_is_valid(secret: str, timestamp: str, body: bytes, signature: str, now: Optional[float] = None) -> bool:
@@ -136,6 +156,9 @@ class SupportSlackInput(InputChannel):
             event_id = payload.get("event_id")
             if not isinstance(event_id, str) or not event_id:
                 return response.json({"ok": True, "ignored": "no event id"})
+            problem = event_problem(payload)
+            if problem:
+                return response.json({"ok": True, "ignored": problem})
             if event_id in self._in_flight or await asyncio.to_thread(handoffs.already_handled, event_id):
                 return response.json({"ok": True, "ignored": "already handled"})
             self._in_flight.add(event_id)
