@@ -1,5 +1,5 @@
 # The project's vocabulary: run, test, train, bench, shell, lint, catalog.
-.PHONY: run test train bench shell lint catalog setup clean retention erase
+.PHONY: run test train bench drill shell lint catalog setup clean retention erase
 
 run:            ## set up, load the catalog, train if needed, start both servers (Ctrl-C stops)
 	scripts/run.sh
@@ -14,6 +14,10 @@ train:          ## train the model if config, domain or data changed
 bench:          ## project config vs Rasa's default config, side by side
 	scripts/setup.sh
 	.venv/bin/python -m bench
+
+drill:          ## fault drill: hang, kill and stop each part under load; nothing may be lost (exit 1 if so)
+	scripts/setup.sh >/dev/null
+	.venv/bin/python -m bench.drill
 
 shell:          ## chat in the terminal (rasa shell)
 	scripts/shell.sh

@@ -37,8 +37,10 @@ class SlackUnavailable(RuntimeError):
 
 
 def client() -> WebClient:
+    """No retries inside a call (slack_sdk retries a failed connection by default): a post must fail
+    within SLACK_TIMEOUT_SECONDS, and the handoff loop retries pending handoffs itself."""
     return WebClient(token=settings.slack_bot_token(), base_url=settings.slack_api_url(),
-                     timeout=SLACK_TIMEOUT_SECONDS)
+                     timeout=SLACK_TIMEOUT_SECONDS, retry_handlers=[])
 
 
 def transcript(turns: Sequence[Tuple[str, str]], limit: int = TRANSCRIPT_TURNS) -> str:

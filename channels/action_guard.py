@@ -23,6 +23,10 @@ from rasa.shared.exceptions import RasaException
 from actions import answers, settings
 
 logger = logging.getLogger(__name__)
+# The project's session start only checks for an open handoff (a fast query) and has Rasa's own to fall
+# back on, so it gets a short budget: a new conversation's first message may need it *and* an answer
+# action, and both must fit in the learner's 5 seconds.
+SESSION_START_BUDGET_SECONDS = 0.5
 
 
 def install() -> None:
@@ -32,6 +36,8 @@ def install() -> None:
 
     async def run_within_time(self, output_channel, nlg, tracker, domain):
         timeout = settings.action_timeout_seconds()
+        if self.name() == ACTION_SESSION_START_NAME:
+            timeout = min(timeout, SESSION_START_BUDGET_SECONDS)
         try:
             return await asyncio.wait_for(original(self, output_channel, nlg, tracker, domain), timeout)
         except ActionExecutionRejection:

@@ -18,4 +18,5 @@ started=$!
 trap 'kill $started 2>/dev/null || true' EXIT
 .venv/bin/python scripts/wait_ready.py --pid "$started" "http://127.0.0.1:$ACTION_PORT/health"
 # A port of its own, so that it runs beside `make run`.
-.venv/bin/rasa shell --model models/micromasters.tar.gz --endpoints endpoints.yml --port "$((RASA_PORT + 1))"
+.venv/bin/rasa shell --model models/micromasters.tar.gz --endpoints endpoints.yml --port "$((RASA_PORT + 1))" \
+  --interface "$BIND_HOST"
