@@ -6,8 +6,11 @@ figure comes from the facts passed in; a missing fact is said as a gap, with whe
 """
 
 import re
+from dataclasses import dataclass
+from datetime import date
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+from actions import settings
 from actions.catalog import FaqFact, GeneralFactText, PriceFact, ProgramFacts, SourceRef
 from actions.links import LinkStyle, plain_link
 
@@ -21,6 +24,37 @@ TOPIC_LABELS = {
 }
 MAX_PATHWAYS_LISTED = 3
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
+_YEAR = re.compile(r"(?<!\d)(19[89]\d|20\d\d)(?!\d)")
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """When "now" is, and how old a fact may be before an answer says so (STALE_AFTER_YEARS)."""
+
+    today: date
+    stale_after_years: int
+
+    @classmethod
+    def now(cls) -> "Freshness":
+        return cls(date.today(), settings.stale_after_years())
+
+    def age(self, as_of: Optional[str]) -> Optional[int]:
+        """Years since the fact's as-of year, when that is more than the limit; else None."""
+        year = as_of_year(as_of)
+        if year is None or self.today.year - year <= self.stale_after_years:
+            return None
+        return self.today.year - year
+
+
+def as_of_year(as_of: Optional[str]) -> Optional[int]:
+    """The latest year an as-of text names ("c. 2016-2018" -> 2018); None when it names none."""
+    years = [int(year) for year in _YEAR.findall(as_of or "")]
+    return max(years) if years else None
+
+
+def _newest_first(as_ofs: Iterable[Optional[str]]) -> Optional[str]:
+    dated = [a for a in as_ofs if as_of_year(a) is not None]
+    return max(dated, key=as_of_year) if dated else None
 
 
 def first_sentence(text: str) -> str:
@@ -56,7 +90,9 @@ def sources_line(sources: Iterable[Optional[SourceRef]], link: LinkStyle) -> str
 
 def compose(lead: str, context: Optional[str], sources: Sequence[Optional[SourceRef]], link: LinkStyle) -> str:
     """Lead (the figure or the yes/no), one sentence of context, then the sources' links."""
-    lines = [lead if not context else f"{lead} {context}"]
+    if context:
+        lead = f"{lead}\n{context}" if "\n" in lead else f"{lead} {context}"
+    lines = [lead]
     cited = sources_line(sources, link)
     if cited:
         lines.append(cited)
@@ -105,29 +141,67 @@ def _price_phrase(price: PriceFact) -> str:
         return f"{amount} per course"
     if price.kind == "per_course_range":
         return f"{amount} to {money(price.amount_max, price.currency)} per course"
+    if price.kind == "personalised":
+        return f"a personalised price, from {amount} to {money(price.amount_max, price.currency)}"
     return f"{amount} for the capstone or final exam"
 
 
-def cost_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link) -> str:
+def current_prices(prices: Sequence[PriceFact]) -> Tuple[List[PriceFact], List[PriceFact]]:
+    """(current, history): per kind, the price with the newest as-of year is current (the first listed
+    on a tie or when none is dated); the older ones of that kind are its history, newest first."""
+    current: Dict[str, PriceFact] = {}
+    for price in prices:
+        held = current.get(price.kind)
+        if held is None or (as_of_year(price.as_of) or 0) > (as_of_year(held.as_of) or 0):
+            current[price.kind] = price
+    chosen = [p for p in prices if current.get(p.kind) is p]
+    history = sorted((p for p in prices if current.get(p.kind) is not p),
+                     key=lambda p: as_of_year(p.as_of) or 0, reverse=True)
+    return chosen, history
+
+
+def _was(price: PriceFact, history: Sequence[PriceFact]) -> str:
+    """' (was $1,350 as of 2018)' for the newest older price of the same kind, if any."""
+    older = next((p for p in history if p.kind == price.kind), None)
+    if older is None or older.amount == price.amount:
+        return ""
+    return f" (was {money(older.amount, older.currency)}{_as_of(older.as_of).replace(' (', ' ').rstrip(')')})"
+
+
+def stale_note(as_of: Optional[str], freshness: "Freshness", what: str, where: str) -> Optional[str]:
+    age = freshness.age(as_of)
+    if age is None:
+        return None
+    return f"That {what} is from {as_of_year(as_of)}, {age} years ago: {where}."
+
+
+def cost_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link,
+                freshness: Optional[Freshness] = None) -> str:
+    freshness = freshness or Freshness.now()
     page = program_page(program)
     if not program.prices:
         general, source = _general(facts, "cost")
+        how = f" {first_sentence(program.price_note)}" if program.price_note else ""
         return compose(
-            f"No price on record for {program.name}, and I won't guess one.",
+            f"No price on record for {program.name}, and I won't guess one.{how}",
             f"In general: {general} Today's price is on its page.",
             [page, source], link,
         )
-    first, *others = program.prices
-    lead = f"{program.name}: {_price_phrase(first)}"
+    current, history = current_prices(program.prices)
+    first, *others = current
+    lead = f"{program.name}: {_price_phrase(first)}{_was(first, history)}"
     details = [_price_phrase(p) + (_as_of(p.as_of) if p.as_of != first.as_of else "") for p in others]
     if details:
         lead += f" ({', '.join(details)})"
     lead += f"{', as of ' + first.as_of if first.as_of else ''}."
-    return compose(lead, "Prices change: check today's on the program page.",
-                   [*(p.source for p in program.prices), page], link)
+    context = (stale_note(first.as_of, freshness, "price", "today's is on the program page")
+               or "Prices change: check today's on the program page.")
+    return compose(lead, context, [*(p.source for p in current), page], link)
 
 
-def credit_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link) -> str:
+def credit_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link,
+                  freshness: Optional[Freshness] = None) -> str:
+    freshness = freshness or Freshness.now()
     page = program_page(program)
     if not program.credit_pathways:
         general, source = _general(facts, "credit")
@@ -146,10 +220,13 @@ def credit_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link
         lines.append(f"- {pathway.institution}{detail}{_as_of(pathway.as_of)}")
     if count > MAX_PATHWAYS_LISTED:
         lines.append(f"- and {count - MAX_PATHWAYS_LISTED} more on the program page")
-    return compose("\n".join(lines), None, [*(p.source for p in pathways), page], link)
+    stale = stale_note(_newest_first(p.as_of for p in pathways), freshness, "list",
+                       "today's pathways are on the program page")
+    return compose("\n".join(lines), stale, [*(p.source for p in pathways), page], link)
 
 
-def admission_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link) -> str:
+def admission_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link,
+                     freshness: Optional[Freshness] = None) -> str:
     if program.admission_guaranteed:
         lead = f"Yes: according to the catalog, {program.name} guarantees admission."
     else:
@@ -162,7 +239,9 @@ def admission_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], l
     return compose(lead, context, [source, program_page(program)], link)
 
 
-def career_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link) -> str:
+def career_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link,
+                  freshness: Optional[Freshness] = None) -> str:
+    freshness = freshness or Freshness.now()
     lead = f"No MicroMasters guarantees a job, {program.name} included."
     sources: List[Optional[SourceRef]] = []
     if program.employers:
@@ -171,6 +250,9 @@ def career_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link
             for e in program.employers
         )
         context = f"Employers on record: {named}."
+        stale = stale_note(_newest_first(e.as_of for e in program.employers), freshness, "list",
+                           "the program page has today's")
+        context += f" {stale}" if stale else ""
         sources += [e.source for e in program.employers]
     elif program.career_outcomes:
         context = first_sentence(program.career_outcomes)
@@ -190,12 +272,31 @@ _BUILDERS = {
 }
 
 
+def status_note(program: ProgramFacts, link: LinkStyle = plain_link) -> Optional[str]:
+    """A first line for a retired or moved program: since when, what replaced it, where, and the source."""
+    status = program.status
+    if status is None or status.value not in ("retired", "moved"):
+        return None
+    since = f" in {status.since}" if status.since else ""
+    if status.value == "retired":
+        text = f"Note: {program.name} was retired{since}"
+        text += f"; a source names {status.successor} as what replaced it." if status.successor else "."
+    else:
+        text = f"Note: {program.name} has moved{' to ' + status.successor if status.successor else ''}{since}; " \
+               "today's facts are there."
+    cited = sources_line([status.successor_page, status.source], link)
+    return f"{text} {cited}" if cited else text
+
+
 def answer(topic: str, program: Optional[ProgramFacts], facts: Dict[str, GeneralFactText],
-           link: LinkStyle = plain_link) -> str:
-    """The answer to one question topic, specific when a program is known, general otherwise."""
+           link: LinkStyle = plain_link, freshness: Optional[Freshness] = None) -> str:
+    """The answer to one question topic, specific when a program is known, general otherwise; a
+    retired or moved program's answer starts by saying so."""
     if program is None:
         return general_answer(topic, facts, link)
-    return _BUILDERS[topic](program, facts, link)
+    text = _BUILDERS[topic](program, facts, link, freshness=freshness)
+    note = status_note(program, link)
+    return f"{note}\n{text}" if note else text
 
 
 def faq_answer(fact: FaqFact, program: Optional[ProgramFacts], link: LinkStyle = plain_link) -> str:

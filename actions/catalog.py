@@ -15,6 +15,7 @@ from actions.models import (
     Institution,
     Price,
     Program,
+    ProgramStatus,
     Source,
 )
 
@@ -75,6 +76,18 @@ class FaqFact:
 
 
 @dataclass(frozen=True)
+class StatusFact:
+    """active | retired | moved | unknown, with when, what replaced it and where, and the source."""
+
+    value: str
+    since: Optional[str]
+    successor: Optional[str]  # the successor's name (the catalog's own name when it is in the catalog)
+    successor_page: Optional[SourceRef]
+    as_of: Optional[str]
+    source: Optional[SourceRef]
+
+
+@dataclass(frozen=True)
 class ProgramFacts:
     id: str
     title: str
@@ -93,6 +106,7 @@ class ProgramFacts:
     price_note: Optional[str]
     credit_pathways: Tuple[CreditFact, ...]
     employers: Tuple[EmployerFact, ...]
+    status: Optional[StatusFact] = None  # None: not recorded
 
     @property
     def name(self) -> str:
@@ -157,6 +171,9 @@ def _facts_query():
         selectinload(Program.credit_pathways).selectinload(CreditPathway.institution),
         selectinload(Program.credit_pathways).selectinload(CreditPathway.source),
         selectinload(Program.employers).selectinload(EmployerEndorsement.source),
+        selectinload(Program.status).selectinload(ProgramStatus.source),
+        selectinload(Program.status).selectinload(ProgramStatus.successor_page),
+        selectinload(Program.status).selectinload(ProgramStatus.successor_program),
     )
 
 
@@ -197,7 +214,18 @@ def _to_facts(program: Program) -> ProgramFacts:
         employers=tuple(
             EmployerFact(e.name, e.relation, e.as_of, _ref(e.source)) for e in program.employers
         ),
+        status=_status(program.status),
     )
+
+
+def _status(status: Optional[ProgramStatus]) -> Optional[StatusFact]:
+    if status is None:
+        return None
+    successor = status.successor
+    if status.successor_program is not None:
+        successor = f"{status.successor_program.edx_org} {status.successor_program.title}"
+    return StatusFact(status.value, status.since, successor, _ref(status.successor_page), status.as_of,
+                      _ref(status.source))
 
 
 def general_facts(session: Session) -> Dict[str, GeneralFactText]:

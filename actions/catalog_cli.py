@@ -4,6 +4,7 @@
     python -m actions.catalog_cli load [FILE]       # replace the database's catalog (all or nothing)
     python -m actions.catalog_cli export [FILE]     # write the database's catalog as YAML ('-' = stdout)
     python -m actions.catalog_cli status            # revision and counts of the loaded catalog
+    python -m actions.catalog_cli status --coverage # and, per fact type, programs with it and as-of years
 
 FILE defaults to CATALOG_FILE; the database is DATABASE_URL (see actions/settings.py).
 Exit codes: 0 done, 1 invalid file (nothing written), 2 database error (nothing written).
@@ -18,8 +19,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import settings
+from actions.catalog import all_program_facts
 from actions.catalog_file import CatalogFileError, parse_catalog, read_catalog
 from actions.catalog_loader import create_schema, export_catalog, load_catalog
+from actions.coverage import coverage_table
 from actions.db import engine_for, session_scope
 from actions.models import CatalogRevision, CreditPathway, FaqAnswer, Price, Program
 
@@ -29,13 +32,14 @@ def main(argv=None) -> int:
     parser.add_argument("command", choices=["validate", "load", "export", "status"])
     parser.add_argument("file", nargs="?", help="catalog file (default: CATALOG_FILE)")
     parser.add_argument("--database-url", default=None, help="default: DATABASE_URL")
+    parser.add_argument("--coverage", action="store_true", help="status: per fact type, coverage and as-of years")
     args = parser.parse_args(argv)
     url = args.database_url or settings.database_url()
     try:
         if args.command == "export":
             return _export(url, args.file)
         if args.command == "status":
-            return _status(url)
+            return _status(url, args.coverage)
         path = Path(args.file) if args.file else settings.catalog_file()
         catalog = read_catalog(path)
         if args.command == "validate":
@@ -67,7 +71,7 @@ def _export(url: str, target) -> int:
     return 0
 
 
-def _status(url: str) -> int:
+def _status(url: str, coverage: bool = False) -> int:
     engine = engine_for(url)
     create_schema(engine)
     with session_scope(engine) as session:
@@ -82,6 +86,9 @@ def _status(url: str) -> int:
         }
         print(f"{_safe(url)}: revision {stamp.revision}, loaded {stamp.loaded_at:%Y-%m-%d %H:%M} UTC, "
               + ", ".join(f"{v} {k}" for k, v in counts.items()))
+        if coverage:
+            print()
+            print(coverage_table(all_program_facts(session).values()))
     return 0
 
 

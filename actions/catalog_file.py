@@ -15,7 +15,9 @@ from pydantic import BaseModel, Extra, StrictBool, ValidationError, validator
 
 TOPICS = ("credit", "admission", "career", "cost")
 FAQ_TOPIC = re.compile(r"[a-z][a-z0-9_]*")
-PRICE_KINDS = ("total", "total_computed", "per_course", "per_course_range", "capstone_or_exam")
+PRICE_KINDS = ("total", "total_computed", "per_course", "per_course_range", "capstone_or_exam", "personalised")
+RANGE_KINDS = ("per_course_range", "personalised")  # amount .. amount_max
+STATUSES = ("active", "retired", "moved", "unknown")
 
 
 class CatalogFileError(ValueError):
@@ -126,8 +128,32 @@ class PriceEntry(_Strict):
 
     @validator("amount_max", always=True)
     def _range_has_max(cls, value, values):
-        if values.get("kind") == "per_course_range" and value is None:
-            raise ValueError("is required when kind is per_course_range")
+        if values.get("kind") in RANGE_KINDS and value is None:
+            raise ValueError(f"is required when kind is {values.get('kind')}")
+        return value
+
+
+class StatusEntry(_Strict):
+    """Whether the program is still offered, as the newest source says."""
+
+    value: str
+    since: Optional[str]  # when it was retired or moved, as the source says
+    successor: Optional[str]  # the successor's name, as a source gives it
+    successor_program: Optional[str]  # the successor's id, when it is in this catalog
+    successor_page: Optional[str]  # source id of the page it moved to / its successor's page
+    as_of: Optional[str]
+    source: Optional[str]
+
+    @validator("value")
+    def _known_status(cls, value):
+        if value not in STATUSES:
+            raise ValueError(f"must be one of {', '.join(STATUSES)}")
+        return value
+
+    @validator("source", always=True)
+    def _sourced(cls, value, values):
+        if value is None and values.get("value") not in (None, "unknown"):
+            raise ValueError(f"is required for status {values.get('value')}: say which source says so")
         return value
 
 
@@ -158,6 +184,7 @@ class ProgramEntry(_Strict):
     launched: Optional[str]
     num_courses: Optional[int]
     courses_note: Optional[str]
+    status: Optional[StatusEntry]  # files from before statuses were recorded load as "not recorded"
     admission: AdmissionEntry
     career_outcomes: Optional[CareerEntry]
     prices: List[PriceEntry] = []
@@ -276,8 +303,13 @@ def _reference_problems(catalog: CatalogFile) -> List[str]:
     for index, fact in enumerate(catalog.general_facts):
         check(f"general_facts[{index}] ({fact.topic})", "source", fact.source, source_ids, "source")
     codes: Dict[str, str] = {}
+    program_ids = {p.id for p in catalog.programs}
     for index, program in enumerate(catalog.programs):
         where = f"programs[{index}] ({program.id})"
+        if program.status:
+            check(where, "status.source", program.status.source, source_ids, "source")
+            check(where, "status.successor_page", program.status.successor_page, source_ids, "source")
+            check(where, "status.successor_program", program.status.successor_program, program_ids, "program")
         check(where, "institution", program.institution, institution_ids, "institution")
         check(where, "program_page", program.program_page, source_ids, "source")
         check(where, "admission.source", program.admission.source, source_ids, "source")

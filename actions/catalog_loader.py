@@ -25,6 +25,7 @@ from actions.models import (
     Program,
     ProgramAlias,
     ProgramSource,
+    ProgramStatus,
     Source,
 )
 
@@ -33,6 +34,7 @@ _TABLES_IN_DELETE_ORDER = (
     FaqPhrasing,
     FaqAnswer,
     ProgramSource,
+    ProgramStatus,
     EmployerEndorsement,
     CreditPathway,
     Price,
@@ -91,6 +93,14 @@ def _insert(session: Session, catalog: CatalogFile) -> None:
     session.flush()
     for entry in catalog.programs:
         session.add(_program(entry))
+    session.flush()
+    for entry in catalog.programs:  # after every program exists: a status may name a successor program
+        if entry.status:
+            status = entry.status
+            session.add(ProgramStatus(program_id=entry.id, value=status.value, since=status.since,
+                                      successor=status.successor, successor_program_id=status.successor_program,
+                                      successor_page_id=status.successor_page, as_of=status.as_of,
+                                      source_id=status.source))
     session.flush()
     for position, entry in enumerate(catalog.faq):
         faq = FaqAnswer(position=position, topic=entry.topic, program_id=entry.program, question=entry.question,
@@ -151,7 +161,7 @@ def export_catalog(engine: Engine) -> dict:
             select(Program).options(
                 selectinload(Program.aliases), selectinload(Program.course_codes),
                 selectinload(Program.prices), selectinload(Program.credit_pathways),
-                selectinload(Program.employers), selectinload(Program.sources),
+                selectinload(Program.employers), selectinload(Program.sources), selectinload(Program.status),
             ).order_by(Program.id)
         ).scalars().all()
         faq = session.execute(
@@ -177,6 +187,14 @@ def export_catalog(engine: Engine) -> dict:
         }
 
 
+def _status_dict(status) -> dict | None:
+    if status is None:
+        return None
+    return {"value": status.value, "since": status.since, "successor": status.successor,
+            "successor_program": status.successor_program_id, "successor_page": status.successor_page_id,
+            "as_of": status.as_of, "source": status.source_id}
+
+
 def _program_dict(p: Program) -> dict:
     return {
         "id": p.id,
@@ -190,6 +208,7 @@ def _program_dict(p: Program) -> dict:
         "launched": p.launched,
         "num_courses": p.num_courses,
         "courses_note": p.courses_note,
+        **({"status": _status_dict(p.status)} if p.status else {}),
         "admission": {
             "guaranteed": p.admission_guaranteed,
             "basis": p.admission_basis,

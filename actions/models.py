@@ -102,6 +102,25 @@ class Program(Base):
         "EmployerEndorsement", order_by="EmployerEndorsement.position", cascade="all, delete-orphan"
     )
     sources = relationship("ProgramSource", order_by="ProgramSource.position", cascade="all, delete-orphan")
+    status = relationship("ProgramStatus", uselist=False, cascade="all, delete-orphan",
+                          foreign_keys="ProgramStatus.program_id")
+
+
+class ProgramStatus(Base):
+    """Whether a program is still offered (a table of its own: older databases gain it on the next load)."""
+
+    __tablename__ = "program_statuses"
+    program_id = Column(ForeignKey("programs.id"), primary_key=True)
+    value = Column(String(20), nullable=False)
+    since = Column(Text)
+    successor = Column(Text)
+    successor_program_id = Column(ForeignKey("programs.id"))
+    successor_page_id = Column(ForeignKey(SOURCE_FK))
+    as_of = Column(Text)
+    source_id = Column(ForeignKey(SOURCE_FK))
+    successor_program = relationship("Program", foreign_keys=[successor_program_id])
+    successor_page = relationship(Source, foreign_keys=[successor_page_id])
+    source = relationship(Source, foreign_keys=[source_id])
 
 
 class ProgramAlias(Base):

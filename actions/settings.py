@@ -13,6 +13,7 @@
 | ACTION_TIMEOUT_SECONDS | 4 | longest wait for the action server; then the learner gets the support contact |
 | HANDOFF_TIMEOUT_MINUTES | 30 | a handoff no staff member answers within this goes back to the assistant |
 | RETENTION_DAYS | 90 | conversations idle longer than this are deleted by `make retention` |
+| STALE_AFTER_YEARS | 3 | an answer from a fact older than this says how old it is and where today's lives |
 | SUPPORT_URL | https://support.edx.org | where learners reach the learner-support team |
 | WEB_PORT | 8080 | the demo page with the chat widget |
 | WEBCHAT_ALLOWED_ORIGINS | http://127.0.0.1:$WEB_PORT,http://localhost:$WEB_PORT | web origins allowed on socket.io |
@@ -102,6 +103,10 @@ def retention_days() -> int:
     if days < 1:
         raise ValueError(f"RETENTION_DAYS must be at least 1, not {days}")
     return days
+
+
+def stale_after_years() -> int:
+    return int(_env("STALE_AFTER_YEARS") or 3)
 
 
 def action_endpoint_url() -> str:
