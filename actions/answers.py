@@ -25,6 +25,13 @@ TOPIC_LABELS = {
 MAX_PATHWAYS_LISTED = 3
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
 _YEAR = re.compile(r"(?<!\d)(19[89]\d|20\d\d)(?!\d)")
+# "undated page (stored copy seen 2026-11)": when we read a page is not when its content dates from.
+_WHEN_READ = re.compile(r"\b(?:seen|read|retrieved|accessed|stored)\b[^()]*", re.IGNORECASE)
+# Kinds that price the same thing: the newest of a family is current, the others are its history.
+# Listed in the order an answer gives them: the total first.
+PRICE_FAMILIES = {"total": "total", "total_computed": "computed", "per_course": "course",
+                  "per_course_range": "course", "personalised": "course", "capstone_or_exam": "exam"}
+_FAMILY_ORDER = ("total", "computed", "course", "exam")
 
 
 @dataclass(frozen=True)
@@ -47,8 +54,9 @@ class Freshness:
 
 
 def as_of_year(as_of: Optional[str]) -> Optional[int]:
-    """The latest year an as-of text names ("c. 2016-2018" -> 2018); None when it names none."""
-    years = [int(year) for year in _YEAR.findall(as_of or "")]
+    """The latest year an as-of text names ("c. 2016-2018" -> 2018); None when it names none, or only
+    when the page was read ("undated page (stored copy seen 2026-11)")."""
+    years = [int(year) for year in _YEAR.findall(_WHEN_READ.sub("", as_of or ""))]
     return max(years) if years else None
 
 
@@ -147,25 +155,33 @@ def _price_phrase(price: PriceFact) -> str:
 
 
 def current_prices(prices: Sequence[PriceFact]) -> Tuple[List[PriceFact], List[PriceFact]]:
-    """(current, history): per kind, the price with the newest as-of year is current (the first listed
-    on a tie or when none is dated); the older ones of that kind are its history, newest first."""
+    """(current, history): per family of kinds (total, per course, exam), the price with the newest
+    as-of year is current (the first listed on a tie); the others are history, newest first. The
+    current ones come total first, then per course, then the exam."""
+    def year(price: PriceFact) -> int:
+        return as_of_year(price.as_of) or 0
+
     current: Dict[str, PriceFact] = {}
     for price in prices:
-        held = current.get(price.kind)
-        if held is None or (as_of_year(price.as_of) or 0) > (as_of_year(held.as_of) or 0):
-            current[price.kind] = price
-    chosen = [p for p in prices if current.get(p.kind) is p]
-    history = sorted((p for p in prices if current.get(p.kind) is not p),
-                     key=lambda p: as_of_year(p.as_of) or 0, reverse=True)
+        family = PRICE_FAMILIES.get(price.kind, price.kind)
+        if family not in current or year(price) > year(current[family]):
+            current[family] = price
+    chosen = [current[family] for family in (*_FAMILY_ORDER, *sorted(set(current) - set(_FAMILY_ORDER)))
+              if family in current]
+    history = sorted((p for p in prices if p not in current.values()), key=year, reverse=True)
     return chosen, history
 
 
 def _was(price: PriceFact, history: Sequence[PriceFact]) -> str:
-    """' (was $1,350 as of 2018)' for the newest older price of the same kind, if any."""
-    older = next((p for p in history if p.kind == price.kind), None)
-    if older is None or older.amount == price.amount:
+    """' (was $600 as of 2017)' for the newest older price of the same family, if it differs."""
+    family = PRICE_FAMILIES.get(price.kind, price.kind)
+    older = next((p for p in history if PRICE_FAMILIES.get(p.kind, p.kind) == family), None)
+    if older is None or (older.amount, older.amount_max) == (price.amount, price.amount_max):
         return ""
-    return f" (was {money(older.amount, older.currency)}{_as_of(older.as_of).replace(' (', ' ').rstrip(')')})"
+    figure = money(older.amount, older.currency)
+    if older.amount_max is not None:
+        figure += f" to {money(older.amount_max, older.currency)}"
+    return f" (was {figure}{' as of ' + older.as_of if older.as_of else ''})"
 
 
 def stale_note(as_of: Optional[str], freshness: "Freshness", what: str, where: str) -> Optional[str]:

@@ -2,6 +2,7 @@
 
 import asyncio
 import copy
+import re
 import statistics
 import uuid
 
@@ -291,3 +292,26 @@ def test_without_slack_settings_the_slack_endpoint_is_off_and_support_is_offered
                              timeout=30)
     assert response.status_code == 503
     assert "https://support.edx.org" in assistant.text(new_sender(), "I want to talk to a real person")
+
+
+def test_a_retired_programs_answer_says_so_first_with_its_source(assistant):
+    reply = assistant.text(new_sender(), "how much is the columbia business analytics micromasters?")
+    assert reply.startswith("Note: ColumbiaX Business Analytics was retired in 2021-08")
+    assert "https://courses.edx.org/courses/course-v1:ColumbiaX+BAMM.102x+1T2021" in reply.splitlines()[0]
+    assert "No price on record for ColumbiaX Business Analytics, and I won't guess one." in reply
+
+
+def test_an_old_facts_answer_says_how_old_it_is_and_where_todays_lives(assistant):
+    reply = assistant.text(new_sender(), "how much does the MITx supply chain micromasters cost?")
+    assert re.search(r"That price is from 2018, \d+ years ago: today's is on the program page\.", reply)
+    assert "$200 for the capstone or final exam (as of 2019)" in reply  # the newer exam fee, not 2017's $600
+    assert "$600" not in reply
+
+
+def test_a_program_launched_after_2017_is_recognised_and_answered(assistant):
+    sender = new_sender()
+    reply = assistant.text(sender, "does the negotiation and leadership micromasters count for credit?")
+    assert reply.startswith("Yes: TecdeMonterreyX Negotiation and Leadership counts for credit at 1 school")
+    assert "Tecnológico de Monterrey" in reply and "teclabs.io" in reply
+    reply = assistant.text(sender, "and how much does it cost?")
+    assert "No price on record for TecdeMonterreyX Negotiation and Leadership" in reply

@@ -45,13 +45,27 @@ def test_the_newest_price_of_a_kind_is_current_and_the_older_one_is_history():
         PriceFact("capstone_or_exam", 200, None, "USD", "2019", None, FAQ),
     ))
     current, history = current_prices(program.prices)
-    assert [(p.kind, p.amount) for p in current] == [("total", 1350), ("capstone_or_exam", 200)]
+    assert [(p.kind, p.amount) for p in current] == [("total", 1350), ("capstone_or_exam", 200)]  # total first
     assert [(p.kind, p.amount) for p in history] == [("capstone_or_exam", 600)]
     text = answers.answer("cost", program, GENERAL, freshness=NOW)
     assert "$200 for the capstone or final exam" in text and "$600" not in text
     exam_only = make_program(prices=(program.prices[0], program.prices[2]))  # the exam is the lead price
     assert answers.answer("cost", exam_only, GENERAL, freshness=NOW).startswith(
         "TestX Widget Engineering: $200 for the capstone or final exam (was $600 as of 2017), as of 2019.")
+
+
+def test_a_newer_price_of_the_same_family_replaces_an_older_range():
+    program = make_program(prices=(
+        PriceFact("per_course_range", 100, 1000, "USD", "2018", None, FAQ),
+        PriceFact("per_course", 175, None, "USD", "2022-05", None, FAQ),
+    ))
+    text = answers.answer("cost", program, GENERAL, freshness=NOW)
+    assert text.startswith("TestX Widget Engineering: $175 per course (was $100 to $1,000 as of 2018), as of 2022-05.")
+
+
+def test_when_a_page_was_read_is_no_date_for_its_content():
+    assert as_of_year("undated page (stored copy seen 2026-11)") is None
+    assert as_of_year("c. 2022 (page undated; mentions the 2022 run)") == 2022
 
 
 def test_a_personalised_price_gives_its_range():
@@ -117,6 +131,8 @@ def test_a_personalised_price_needs_its_range(raw_catalog):
 
 def test_statuses_load_export_and_reach_the_answers(raw_catalog, database_url):
     source, successor = raw_catalog["sources"][0]["id"], raw_catalog["programs"][1]["id"]
+    for program in raw_catalog["programs"]:
+        program.pop("status", None)  # as a file from before statuses: only program 0 gets one
     raw = a_status(raw_catalog, 0, value="retired", since="2021", successor=None, successor_program=successor,
                    successor_page=None, as_of="2022", source=source)
     engine = engine_for(database_url)
