@@ -45,7 +45,7 @@ def test_program_specific_cost_from_the_database(catalog_env):
     messages, slots = run(ActionAnswerQuestion(), tracker("how much does the MITx SCM cost?", "ask_cost"))
     assert messages[0]["text"].startswith("MITx Supply Chain Management: $1,350 in total")
     assert "as of c. 2016-2018" in messages[0]["text"]
-    assert messages[0]["text"].count("https://micromasters.mit.edu/scm/frequently-asked-questions/") == 1
+    assert messages[0]["text"].split().count("https://micromasters.mit.edu/scm/frequently-asked-questions/") == 1
     assert slots == {"program": SCM, "last_topics": ["cost"]}
 
 
@@ -57,11 +57,11 @@ def test_follow_up_reuses_the_program_in_context(catalog_env):
 
 
 def test_naming_another_program_switches(catalog_env):
-    messages, slots = run(ActionAnswerQuestion(), tracker("how much is the columbia AI one", "ask_cost",
+    messages, slots = run(ActionAnswerQuestion(), tracker("how much is the RIT cybersecurity one", "ask_cost",
                                                           slots={"program": SCM}))
-    assert "No price on record for ColumbiaX Artificial Intelligence" in messages[0]["text"]
+    assert "No price on record for RITx Cybersecurity" in messages[0]["text"]
     assert "$1,350" not in messages[0]["text"]
-    assert slots == {"program": "columbiax-artificial-intelligence", "last_topics": ["cost"]}
+    assert slots == {"program": "ritx-cybersecurity", "last_topics": ["cost"]}
 
 
 def test_general_answer_without_a_program(catalog_env):

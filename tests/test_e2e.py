@@ -42,7 +42,7 @@ def test_program_specific_answers_to_the_four_questions(assistant):
     learner = new_sender()
     cost = assistant.text(learner, "how much does the MITx Supply Chain Management MicroMasters cost?")
     assert cost.startswith("MITx Supply Chain Management: $1,350 in total") and "as of c. 2016-2018" in cost
-    assert cost.count("https://micromasters.mit.edu/scm/frequently-asked-questions/") == 1
+    assert cost.split().count("https://micromasters.mit.edu/scm/frequently-asked-questions/") == 1
     admission = assistant.text(learner, "and does it guarantee admission to a masters?")
     assert "Completing MITx Supply Chain Management does not guarantee admission" in admission
     credit = assistant.text(learner, "can I transfer the credits to another university?")
@@ -65,11 +65,11 @@ def test_general_answers_when_no_program_is_named(assistant):
 
 def test_follow_up_switch_and_missing_fact(assistant):
     learner = new_sender()
-    named = assistant.say(learner, "what about the columbia AI one")
-    assert named[0]["text"].startswith("ColumbiaX Artificial Intelligence")
+    named = assistant.say(learner, "what about the RIT cybersecurity one")
+    assert named[0]["text"].startswith("RITx Cybersecurity")
     assert [b["payload"] for b in named[0]["buttons"]][-1] == "/ask_cost"
     missing = assistant.text(learner, "and how much is it?")
-    assert "No price on record for ColumbiaX Artificial Intelligence" in missing
+    assert "No price on record for RITx Cybersecurity" in missing
     assert "won't guess" in missing
     switched = assistant.text(learner, "how much is the MITx SCM?")
     assert "$1,350" in switched
@@ -117,8 +117,8 @@ def test_elliptical_follow_up_and_topic_switch_over_rest(assistant):
 def test_page_context_over_rest_metadata(assistant):
     learner, page = new_sender(), {"program_id": "mitx-supply-chain-management"}
     assert assistant.text(learner, "how much does it cost?", page).startswith("MITx Supply Chain Management: $1,350")
-    switched = assistant.text(learner, "and what does the columbia AI one cost?", page)
-    assert switched.startswith("No price on record for ColumbiaX Artificial Intelligence")
+    switched = assistant.text(learner, "and what does the RIT cybersecurity one cost?", page)
+    assert switched.startswith("No price on record for RITx Cybersecurity")
 
 
 @pytest.mark.parametrize("question", [
