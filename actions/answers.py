@@ -147,10 +147,11 @@ def _price_phrase(price: PriceFact) -> str:
         return f"about {amount} in total (our sum of the course fees, not a quoted price)"
     if price.kind == "per_course":
         return f"{amount} per course"
+    top = f" to {money(price.amount_max, price.currency)}" if price.amount_max is not None else " upwards"
     if price.kind == "per_course_range":
-        return f"{amount} to {money(price.amount_max, price.currency)} per course"
+        return f"{amount}{top} per course"
     if price.kind == "personalised":
-        return f"a personalised price, from {amount} to {money(price.amount_max, price.currency)}"
+        return f"a personalised price, from {amount}{top}"
     return f"{amount} for the capstone or final exam"
 
 

@@ -45,9 +45,10 @@ class _Strict(BaseModel):
         min_anystr_length = 1
 
     @validator("*", pre=True)
-    def _no_nul(cls, value):
-        """A NUL character is valid YAML but no text a learner should see, and PostgreSQL refuses it."""
-        if _has_nul(value):
+    def _no_nul(cls, value, field):
+        """A NUL character is valid YAML but no text a learner should see, and PostgreSQL refuses it.
+        Only text fields (str, or lists of str) are checked here; entries are checked as themselves."""
+        if field.type_ is str and _has_nul(value):
             raise ValueError("must not contain a NUL character")
         return value
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
@@ -14,6 +15,12 @@ from actions.catalog_file import parse_catalog
 from actions.catalog_loader import load_catalog
 from actions.catalog_view import forget_views
 from actions.db import engine_for
+
+# Property tests: the same examples on every `make test` (a CI result that does not depend on luck);
+# HYPOTHESIS_PROFILE=explore draws new random examples, to look for new failures.
+hypothesis_settings.register_profile("repeatable", derandomize=True)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CATALOG_FILE = PROJECT_ROOT / "catalog" / "catalog.yaml"
