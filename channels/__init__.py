@@ -1,9 +1,11 @@
 """Rasa server add-ons (input channels), loaded by the Rasa server from credentials.yml.
 
 Kept apart from `actions/`, which the action server imports wholesale. Importing this package also
-bounds the Rasa server's wait for the action server (see `action_guard`).
+bounds the Rasa server's wait for the action server (`action_guard`) and checks the action server's
+responses with a schema validator compiled once (`action_response`).
 """
 
-from channels import action_guard
+from channels import action_guard, action_response
 
 action_guard.install()
+action_response.install()
