@@ -58,7 +58,8 @@ def supervisord_config(project_root: Path, var_dir: Path, model: Path) -> str:
         "web": web_page_command(),
     }
     sections = [
-        "[supervisord]\nnodaemon=true\nlogfile=/dev/stdout\nlogfile_maxbytes=0\nloglevel=info\n"
+        # In the foreground supervisord echoes its log to the terminal; a log file too would say it twice.
+        "[supervisord]\nnodaemon=true\nlogfile=/dev/null\nlogfile_maxbytes=0\nloglevel=info\n"
         f"pidfile={var_dir / 'supervisord.pid'}\n",
         # supervisorctl (and `make drill`) talk to supervisord over a socket only this user can open.
         f"[unix_http_server]\nfile={var_dir / 'supervisor.sock'}\nchmod=0700\n",
