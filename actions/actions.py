@@ -10,9 +10,10 @@ from rasa_sdk.events import ActionExecuted, ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions import answers, handoffs, settings, support_desk
+from actions import answers
 from actions.links import style_for_channel
 from actions.turns import Context, Reply, answer_turn, context_program, general_turn, program_name, topics_of_intent
+from core import handoffs, notices, settings, support_desk
 
 logger = logging.getLogger(__name__)
 PROGRAM_SLOT = "program"
@@ -74,7 +75,7 @@ class AnswersFromCatalog:
         except SQLAlchemyError:
             logger.exception("%s: the catalog database is unavailable", self.name())
             dispatcher.messages.clear()
-            dispatcher.utter_message(text=answers.temporarily_unavailable(settings.support_url()))
+            dispatcher.utter_message(text=notices.temporarily_unavailable(settings.support_url()))
             return []
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict]:
@@ -132,15 +133,15 @@ def start_handoff(sender_id: str, question: str, program_id: Optional[str], turn
 async def offer_support(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict]:
     """The support team's contact; for a web learner with Slack configured, a handoff to them."""
     if not settings.handoff_enabled() or tracker.get_latest_input_channel() != WEB_CHANNEL:
-        dispatcher.utter_message(text=answers.offer_support(settings.support_url()))
+        dispatcher.utter_message(text=notices.offer_support(settings.support_url()))
         return []
     outcome = await off_the_loop(start_handoff, tracker.sender_id, question_for_staff(tracker),
                                  tracker.get_slot(PROGRAM_SLOT), conversation_turns(tracker))
     if outcome == support_desk.REFUSED:  # Slack refuses for good: don't mute the learner for nobody
-        dispatcher.utter_message(text=answers.handoff_unavailable(settings.support_url()))
+        dispatcher.utter_message(text=notices.handoff_unavailable(settings.support_url()))
         return []
-    dispatcher.utter_message(text=answers.handoff_delayed(settings.support_url()) if outcome == support_desk.RETRYING
-                             else answers.handoff_started())
+    dispatcher.utter_message(text=notices.handoff_delayed(settings.support_url()) if outcome == support_desk.RETRYING
+                             else notices.handoff_started())
     # Listening, paused: Rasa stops predicting without logging action_listen, and its rule for
     # `/restart` only fires after action_listen; without this a learner could not restart.
     return [ConversationPaused(), ActionExecuted("action_listen")]

@@ -6,7 +6,7 @@
     python -m actions.catalog_cli status            # revision and counts of the loaded catalog
     python -m actions.catalog_cli status --coverage # and, per fact type, programs with it and as-of years
 
-FILE defaults to CATALOG_FILE; the database is DATABASE_URL (see actions/settings.py).
+FILE defaults to CATALOG_FILE; the database is DATABASE_URL (see core/settings.py).
 Exit codes: 0 done, 1 invalid file (nothing written), 2 database error (nothing written).
 """
 
@@ -18,13 +18,13 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions import settings
 from actions.catalog import all_program_facts
 from actions.catalog_file import CatalogFileError, parse_catalog, read_catalog
 from actions.catalog_loader import create_schema, export_catalog, load_catalog
 from actions.coverage import coverage_table
-from actions.db import engine_for, session_scope
 from actions.models import CatalogRevision, CreditPathway, FaqAnswer, Price, Program
+from core import settings
+from core.db import engine_for, session_scope
 
 
 def main(argv=None) -> int:

@@ -9,7 +9,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload
 
 from actions.catalog_file import CatalogFile
-from actions.db import session_scope
 from actions.models import (
     Base,
     CatalogRevision,
@@ -28,6 +27,7 @@ from actions.models import (
     ProgramStatus,
     Source,
 )
+from core.db import session_scope
 
 # Children before parents, so foreign keys hold at every step of the replacement.
 _TABLES_IN_DELETE_ORDER = (

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from actions import settings
+from core import settings
 
 VENV_BIN = Path(sys.executable).parent
 

@@ -16,8 +16,8 @@ from rasa_sdk.events import ActionExecuted, ConversationPaused, Restarted, Sessi
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions import handoffs, support_desk
 from actions.actions import off_the_loop
+from core import handoffs, support_desk
 
 logger = logging.getLogger(__name__)
 

@@ -36,9 +36,9 @@ from sqlalchemy import Float, Integer, String, and_, column, delete, exists, fun
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from actions import settings
-from actions.db import engine_for
-from actions.handoffs import HandoffRow, SlackEventRow, StaffReplyRow
+from core import settings
+from core.db import engine_for
+from core.handoffs import HandoffRow, SlackEventRow, StaffReplyRow
 
 CHUNK = 500  # sender ids per statement: well below SQLite's limit on bound parameters
 

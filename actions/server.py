@@ -18,7 +18,7 @@ from rasa_sdk.endpoint import create_app
 from sanic import response
 from sanic.request import Request
 
-from actions import settings
+from core import settings
 
 logger = logging.getLogger(__name__)
 OPEN_PATHS = {"/health"}

@@ -16,9 +16,9 @@ from sqlalchemy.engine import Engine
 
 from actions import answers
 from actions.catalog_view import CatalogView, current_view
-from actions.db import session_scope
 from actions.links import LinkStyle, plain_link
 from actions.programs import Resolution
+from core.db import session_scope
 
 FAQ_PREFIX = "faq:"
 

@@ -24,15 +24,15 @@ from pathlib import Path
 
 import requests
 
-from actions import settings
 from actions.catalog import faq_facts
 from actions.commands import action_server_command, rasa_server_command
-from actions.db import engine_for, session_scope
 from actions.faq import FaqIndex
 from bench.measure import WARMUP_MESSAGES, dev_set_scores, read_nlu_examples, real_question_scores, rest_latency
 from bench.report import ConfigResult, render
 from bench.scoring import FRESH_TEST_DIR, read_real_questions
 from bench.servers import BenchError, Processes, free_port, http_ok, parse_answers, peak_rss_mb, wait_until
+from core import settings
+from core.db import engine_for, session_scope
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
@@ -68,7 +68,7 @@ def say(message: str) -> None:
 def environment(**extra: str) -> dict:
     """The environment for a subprocess: ours, the project's documented defaults, then `extra`.
 
-    The defaults are what `python -m actions.settings` prints for the Makefile's scripts; credentials.yml
+    The defaults are what `python -m core.settings` prints for the Makefile's scripts; credentials.yml
     and endpoints.yml read some of them as `${...}` and Rasa refuses to start when one is unset.
     """
     env = dict(os.environ)

@@ -12,8 +12,8 @@ import yaml
 from sklearn.metrics import f1_score
 
 from actions.faq import FaqIndex
-from actions.settings import faq_match_margin, faq_match_threshold
 from bench.scoring import OTHER, OUT_OF_SCOPE_INTENTS, RealQuestion, Scores, label_of_intent, score
+from core.settings import faq_match_margin, faq_match_threshold
 
 # Realistic learner turns; each sender id gets the whole script once, in order, so trackers stay short.
 # The questions go through action_answer_question, i.e. the action server and the catalog database.

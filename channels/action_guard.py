@@ -20,7 +20,7 @@ from rasa.shared.core.constants import ACTION_SESSION_START_NAME
 from rasa.shared.core.events import BotUttered
 from rasa.shared.exceptions import RasaException
 
-from actions import answers, settings
+from core import notices, settings
 
 logger = logging.getLogger(__name__)
 # The project's session start only checks for an open handoff (a fast query) and has Rasa's own to fall
@@ -50,7 +50,7 @@ def install() -> None:
             # The project's session start only adds the handoff check: without the action server,
             # Rasa's own starts the session, and the learner's question is answered (or apologised for) next.
             return await ActionSessionStart().run(output_channel, nlg, tracker, domain)
-        return [BotUttered(answers.temporarily_unavailable(settings.support_url()),
+        return [BotUttered(notices.temporarily_unavailable(settings.support_url()),
                            metadata={"fault": "action_server"})]
 
     run_within_time.guarded = True

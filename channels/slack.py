@@ -13,7 +13,7 @@ retries an event it did not get a 200 for within 3 s; an event id is recorded as
 work is done, so a failure (answered 500) is retried by Slack and a retry of finished work is ignored.
 Work that takes longer than Slack waits (a staff question) is answered 200 and finishes in the
 background. The app's own messages and other bots' are ignored. Settings come from the environment
-(actions/settings.py).
+(core/settings.py).
 
 Beside the webhook, a loop in this server looks after handoffs every SLACK_RETRY_SECONDS: it posts the
 ones Slack did not take, hands back to the assistant those Slack refuses for good or nobody answered
@@ -34,11 +34,11 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed
 from sanic import Blueprint, response
 from sanic.request import Request
-from slack_sdk.web.async_client import AsyncWebClient
 
-from actions import answers, handoffs, settings, support_desk
-from actions.slack_text import staff_text_for_widget
 from channels import socketio as web_chat
+from core import handoffs, notices, settings, support_desk
+from core.lease import Lease
+from core.slack_text import staff_text_for_widget
 
 logger = logging.getLogger(__name__)
 
@@ -91,11 +91,11 @@ class SlackThreadOutput(OutputChannel):
     def name(cls) -> str:
         return "slack"
 
-    def __init__(self, client: AsyncWebClient, channel: str, thread_ts: str):
-        self.client, self.channel, self.thread_ts = client, channel, thread_ts
+    def __init__(self, channel: str, thread_ts: str):
+        self.channel, self.thread_ts = channel, thread_ts
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self.client.chat_postMessage(channel=self.channel, thread_ts=self.thread_ts, text=text)
+        await asyncio.to_thread(support_desk.post_message, self.channel, text, self.thread_ts)
 
     async def send_text_with_buttons(self, recipient_id: str, text: str, buttons, **kwargs: Any) -> None:
         options = "\n".join(f"- {button['title']}" for button in buttons)
@@ -114,9 +114,6 @@ class SupportSlackInput(InputChannel):
     def __init__(self) -> None:
         self._retry_task: Optional[asyncio.Task] = None
         self._in_flight: Set[str] = set()  # event ids being handled now (a retry must not start them again)
-
-    def client(self) -> AsyncWebClient:
-        return AsyncWebClient(token=settings.slack_bot_token(), base_url=settings.slack_api_url())
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         slack = Blueprint("slack_support", __name__)
@@ -211,7 +208,7 @@ class SupportSlackInput(InputChannel):
         is_question = event.get("type") == "app_mention" or event.get("channel_type") == "im"
         if not text or not is_question:
             return
-        output = SlackThreadOutput(self.client(), channel, thread_ts or event.get("ts"))
+        output = SlackThreadOutput(channel, thread_ts or event.get("ts"))
         await on_new_message(UserMessage(text, output, sender_id=f"slack-{channel}-{thread_ts or event.get('ts')}",
                                          input_channel=self.name(), metadata={"slack_user": event.get("user")}))
 
@@ -226,12 +223,11 @@ class SupportSlackInput(InputChannel):
     async def _relay_to_learner(self, handoff: handoffs.Handoff, text: str, agent) -> None:
         reply_id = await asyncio.to_thread(handoffs.record_staff_reply, handoff, text)
         await self._store_in_conversation(agent, handoff.sender_id, BotUttered(text, metadata={"from": "staff"}))
-        if await web_chat.deliver(handoff.sender_id, text):
-            await asyncio.to_thread(handoffs.mark_delivered, [reply_id])
+        await web_chat.deliver(handoff.sender_id, text, reply_id)
 
     async def _close(self, handoff: handoffs.Handoff, agent) -> None:
         if await asyncio.to_thread(handoffs.close_handoff, handoff.id, handoffs.STAFF_CLOSED):
-            await self._back_to_assistant(handoff, agent, answers.handoff_closed(), "Handed back to the assistant.")
+            await self._back_to_assistant(handoff, agent, notices.handoff_closed(), "Handed back to the assistant.")
 
     async def _back_to_assistant(self, handoff: handoffs.Handoff, agent, to_learner: str,
                                  to_staff: Optional[str] = None) -> None:
@@ -252,12 +248,19 @@ class SupportSlackInput(InputChannel):
             await agent.processor.save_tracker(tracker)
 
     async def _look_after_handoffs(self, agent) -> None:
-        while True:
-            await asyncio.sleep(settings.slack_retry_seconds())
-            try:
-                await self._handoff_round(agent)
-            except Exception:
-                logger.exception("looking after handoffs failed; trying again in %s s", settings.slack_retry_seconds())
+        """Every SLACK_RETRY_SECONDS, on the one Rasa server that holds the handoff lease."""
+        interval = settings.slack_retry_seconds()
+        lease = Lease("handoff-loop", seconds=max(3 * interval, 10))
+        try:
+            while True:
+                await asyncio.sleep(interval)
+                try:
+                    if await asyncio.to_thread(lease.hold):
+                        await self._handoff_round(agent)
+                except Exception:
+                    logger.exception("looking after handoffs failed; trying again in %s s", interval)
+        finally:
+            await asyncio.to_thread(lease.release)
 
     async def _handoff_round(self, agent) -> None:
         support_url = settings.support_url()
@@ -265,13 +268,13 @@ class SupportSlackInput(InputChannel):
             if outcome == support_desk.POSTED:
                 logger.info("posted pending handoff %d to Slack", handoff.id)
             elif outcome == support_desk.REFUSED:
-                await self._back_to_assistant(handoff, agent, answers.handoff_unavailable(support_url))
+                await self._back_to_assistant(handoff, agent, notices.handoff_unavailable(support_url))
         minutes = settings.handoff_timeout_minutes()
         for handoff in await asyncio.to_thread(handoffs.unanswered_since, minutes):
             if await asyncio.to_thread(handoffs.close_handoff, handoff.id, handoffs.TIMED_OUT):
                 logger.warning("handoff %d: no staff reply within %s min, back to the assistant", handoff.id, minutes)
                 await self._back_to_assistant(
-                    handoff, agent, answers.handoff_timed_out(support_url),
+                    handoff, agent, notices.handoff_timed_out(support_url),
                     f"No reply within {minutes:g} minutes: handed back to the assistant, and the learner was "
                     "given the support contact.")
         await asyncio.to_thread(handoffs.prune_handled_events)

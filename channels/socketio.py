@@ -8,6 +8,11 @@
 - Handoff: while a learner's conversation is handed off to the support team, what the learner
   writes also goes to the Slack thread; staff replies reach the learner's open widget at once
   (`deliver`), or are sent when the widget reconnects with the same session id.
+- Several Rasa servers (REDIS_HOST set, `make cluster`): the socket.io server uses python-socketio's
+  Redis client manager, so an emit from any server reaches the room on whichever server holds the
+  learner's socket. Rasa's own channel keeps rooms in one process (its docs say socket.io does not
+  support several). A staff reply is marked delivered by the server that actually had the socket
+  (`StaffReplyRedisManager`); a reply no server could deliver waits for the widget's reconnect.
 """
 
 import asyncio
@@ -17,12 +22,16 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Union
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput
 from sanic import Blueprint
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 
-from actions import handoffs, settings, support_desk
+from core import handoffs, settings, support_desk
 
 logger = logging.getLogger(__name__)
 _server: Dict[str, Any] = {}  # the running channel's socket.io server and its settings
+# Rides along with a staff reply through Redis, so the receiving server can mark it delivered; it is
+# taken out before the message reaches the widget.
+STAFF_REPLY_KEY = "_staff_reply_id"
+REDIS_CHANNEL = "micromasters-socketio"
 
 
 def parse_origins(value: Union[None, str, List[str]]) -> List[str]:
@@ -32,20 +41,49 @@ def parse_origins(value: Union[None, str, List[str]]) -> List[str]:
     return [item.strip().rstrip("/") for item in items if item and item.strip()]
 
 
-async def deliver(session_id: str, text: str) -> bool:
-    """Send a message to the learner's widget; False when no widget of that session is connected."""
+def _has_socket_here(sio: AsyncServer, namespace: str, room: Optional[str]) -> bool:
+    """Whether a socket of `room` (a learner's session id) is connected to this server process."""
+    if room is None:
+        return False
+    try:
+        return any(True for _ in sio.manager.get_participants(namespace, room))
+    except KeyError:  # nobody has connected to the namespace (or room) here
+        return False
+
+
+async def _claimed(reply_id: Optional[int]) -> bool:
+    """A staff reply is sent once: the server about to send it claims it first (None: a notice, not
+    a stored reply, sent wherever the learner is)."""
+    return reply_id is None or await asyncio.to_thread(handoffs.claim_delivery, reply_id)
+
+
+class StaffReplyRedisManager(AsyncRedisManager):
+    """python-socketio's Redis manager, plus delivery bookkeeping for staff replies: each server receives
+    every emit through Redis; the one holding the learner's socket claims the reply and sends it."""
+
+    async def _handle_emit(self, message: Dict[str, Any]) -> None:
+        data = message.get("data")
+        if not (isinstance(data, dict) and STAFF_REPLY_KEY in data):
+            await super()._handle_emit(message)
+            return
+        reply_id = data.pop(STAFF_REPLY_KEY)
+        if _has_socket_here(self.server, message.get("namespace") or "/", message.get("room")):
+            if await _claimed(reply_id):
+                await super()._handle_emit(message)
+
+
+async def deliver(session_id: str, text: str, reply_id: Optional[int] = None) -> None:
+    """Send a staff reply (stored as `reply_id`) or a notice to the learner's widget, on whichever
+    server holds it. A stored reply that reaches no widget stays undelivered, for the reconnect."""
     sio: Optional[AsyncServer] = _server.get("sio")
     if sio is None:
-        return False
+        return
     namespace = _server.get("namespace") or "/"
-    try:
-        connected = any(True for _ in sio.manager.get_participants(namespace, session_id))
-    except KeyError:  # nobody has connected to the namespace yet
-        connected = False
-    if not connected:
-        return False
-    await sio.emit(_server["bot_message_evt"], {"text": text}, room=session_id, namespace=namespace)
-    return True
+    event = _server["bot_message_evt"]
+    if isinstance(sio.manager, StaffReplyRedisManager):
+        await sio.emit(event, {"text": text, STAFF_REPLY_KEY: reply_id}, room=session_id, namespace=namespace)
+    elif _has_socket_here(sio, namespace, session_id) and await _claimed(reply_id):
+        await sio.emit(event, {"text": text}, room=session_id, namespace=namespace)
 
 
 class OriginCheckedSocketIOInput(SocketIOInput):
@@ -69,6 +107,10 @@ class OriginCheckedSocketIOInput(SocketIOInput):
         # Long-polling only: the websocket upgrade fails on the Sanic 21 that Rasa 3.6 pins, and
         # engine.io then leaves the session stuck "upgrading" (the widget loops and never connects).
         sio.eio.allow_upgrades = False
+        if settings.redis_url():
+            # Before any socket connects: the manager starts listening to Redis on the first connection.
+            sio.manager = StaffReplyRedisManager(settings.redis_url(), channel=REDIS_CHANNEL)
+            sio.manager.set_server(sio)
         namespace = self.namespace or "/"
         _server.update(sio=sio, namespace=self.namespace, bot_message_evt=self.bot_message_evt)
         handlers = sio.handlers[namespace]
@@ -92,9 +134,8 @@ class OriginCheckedSocketIOInput(SocketIOInput):
 
     async def _send_missed_staff_replies(self, session_id: str) -> None:
         try:
-            missed = await asyncio.to_thread(handoffs.undelivered_replies, session_id)
-            delivered = [reply_id for reply_id, text in missed if await deliver(session_id, text)]
-            await asyncio.to_thread(handoffs.mark_delivered, delivered)
+            for reply_id, text in await asyncio.to_thread(handoffs.undelivered_replies, session_id):
+                await deliver(session_id, text, reply_id)
         except Exception:
             logger.exception("could not send missed staff replies; they stay pending")
 

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 if [ -f .env ]; then set -a; . ./.env; set +a; fi   # secrets (Slack, tokens) stay out of git
-eval "$(.venv/bin/python -m actions.settings)"
+eval "$(.venv/bin/python -m core.settings)"
 if [ -z "${ACTION_SERVER_TOKEN:-}" ]; then
   # The shared secret between the Rasa server and the action server: a new one for this run.
   ACTION_SERVER_TOKEN=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')

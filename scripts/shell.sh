@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
 if [ -f .env ]; then set -a; . ./.env; set +a; fi
-eval "$(.venv/bin/python -m actions.settings)"
+eval "$(.venv/bin/python -m core.settings)"
 scripts/train.sh
 .venv/bin/python -m actions.catalog_cli status >/dev/null 2>&1 || .venv/bin/python -m actions.catalog_cli load
 ACTION_PORT=$((ACTION_PORT + 1))

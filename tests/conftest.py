@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from actions.catalog_file import parse_catalog
 from actions.catalog_loader import load_catalog
 from actions.catalog_view import forget_views
-from actions.db import engine_for
+from core.db import engine_for
 
 # Property tests: the same examples on every `make test` (a CI result that does not depend on luck);
 # HYPOTHESIS_PROFILE=explore draws new random examples, to look for new failures.

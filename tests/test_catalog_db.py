@@ -12,8 +12,8 @@ from actions.catalog import all_program_facts, catalog_revision, general_facts, 
 from actions.catalog_cli import main as catalog_cli
 from actions.catalog_file import parse_catalog
 from actions.catalog_loader import export_catalog, load_catalog
-from actions.db import session_scope
 from actions.models import CreditPathway, Price, Program
+from core.db import session_scope
 
 
 def _counts(engine):

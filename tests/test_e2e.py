@@ -13,9 +13,9 @@ from sqlalchemy import create_engine, text
 
 from actions.catalog_file import parse_catalog
 from actions.catalog_loader import export_catalog, load_catalog
-from actions.db import engine_for
 from bench.measure import read_nlu_examples
 from bench.scoring import is_question_intent, label_of_intent, score
+from core.db import engine_for
 from tests.assistant import PROJECT_ROOT, Learner, running_assistant, train_model
 from tests.conftest import PostgresSchema
 

@@ -12,7 +12,7 @@ from actions.catalog import CreditFact, PriceFact, SourceRef, StatusFact
 from actions.catalog_file import CatalogFileError, parse_catalog
 from actions.catalog_loader import export_catalog, load_catalog
 from actions.coverage import coverage_table
-from actions.db import engine_for
+from core.db import engine_for
 from tests.test_answers import GENERAL, make_program
 
 NOW = Freshness(date(2026, 11, 28), 3)
@@ -141,7 +141,7 @@ def test_statuses_load_export_and_reach_the_answers(raw_catalog, database_url):
     assert next(p for p in exported["programs"] if p["id"] == raw["programs"][0]["id"])["status"] == \
         raw["programs"][0]["status"]
     from actions.catalog import all_program_facts
-    from actions.db import session_scope
+    from core.db import session_scope
     with session_scope(engine) as session:
         facts = all_program_facts(session)
     retired = facts[raw["programs"][0]["id"]]

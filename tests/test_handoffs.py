@@ -14,10 +14,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import create_engine, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from actions import handoffs, support_desk
 from actions.conversation import ActionRestart, ActionSessionStart
-from actions.db import engine_for, session_scope
 from channels.slack import SupportSlackInput
+from core import handoffs, support_desk
+from core.db import engine_for, session_scope
 from tests.slack_standin import SlackStandIn
 
 TOKEN, SUPPORT = "xoxb-test-token", "CSUPPORT"

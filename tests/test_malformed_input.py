@@ -18,7 +18,7 @@ import socketio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actions import answers
+from core import notices
 from tests.assistant import Learner, running_assistant, train_model
 from tests.slack_standin import SlackStandIn, event_callback
 
@@ -197,7 +197,7 @@ def test_a_structured_program_id_in_an_intent_payload_is_ignored(assistant):
     is ignored (actions.actions.chosen_program). A string program id works (the positive control)."""
     control = assistant.text(unique("rest-payload"), '/ask_cost{"program_id": "mitx-supply-chain-management"}')
     assert ANSWER in control
-    unavailable = answers.temporarily_unavailable("")[:40]
+    unavailable = notices.temporarily_unavailable("")[:40]
     reply = assistant.text(unique("rest-payload"), '/ask_cost{"program_id": {"x": 1}}')
     assert reply and unavailable not in reply, reply
 

@@ -20,10 +20,10 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import func, inspect, select, text, update
 
-from actions import handoffs
-from actions.db import engine_for
-from actions.handoffs import HandoffRow, SlackEventRow, StaffReplyRow
 from actions.privacy import Counts, erase, purge
+from core import handoffs
+from core.db import engine_for
+from core.handoffs import HandoffRow, SlackEventRow, StaffReplyRow
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DAY = 24 * 3600
@@ -31,7 +31,7 @@ DAY = 24 * 3600
 
 @pytest.fixture
 def urls(database_url, tmp_path):
-    """(tracker store URL, handoffs URL), laid out as actions.settings does by default."""
+    """(tracker store URL, handoffs URL), laid out as core.settings does by default."""
     if database_url.startswith("sqlite"):
         return f"sqlite:///{tmp_path / 'conversations.db'}", database_url
     return database_url, database_url

@@ -3,8 +3,8 @@
 import pytest
 
 from actions.catalog import program_names
-from actions.db import engine_for, session_scope
 from actions.programs import ProgramResolver
+from core.db import engine_for, session_scope
 
 SCM = "mitx-supply-chain-management"
 MIT_PROGRAMS = {

@@ -47,10 +47,11 @@ from actions.catalog_file import (
 )
 from actions.catalog_loader import create_schema, export_catalog, load_catalog
 from actions.catalog_view import current_view
-from actions.db import engine_for, session_scope
 from actions.links import markdown_link, plain_link, slack_link
 from actions.models import CatalogRevision
 from actions.turns import FAQ_PREFIX, Context, Reply, answer_turn, general_turn
+from core import notices
+from core.db import engine_for, session_scope
 from tests.conftest import CATALOG_FILE
 
 CATALOG = yaml.safe_load(CATALOG_FILE.read_text(encoding="utf-8"))
@@ -583,7 +584,7 @@ def test_the_small_wording_functions_never_raise(fact, program, link, text, amou
     assert isinstance(answers.faq_answer(fact, program, link), str)
     assert answers.first_sentence(text).endswith((".", "!", "?"))
     assert answers.money(amount, currency)
-    assert answers.offer_support(text) and answers.temporarily_unavailable(text) and answers.handoff_delayed(text)
+    assert notices.offer_support(text) and notices.temporarily_unavailable(text) and notices.handoff_delayed(text)
     assert answers.unknown_program(link)
     assert answers.program_buttons([(text, text)])[0]["title"] == text
     assert [b["payload"] for b in answers.topic_buttons()] == [f"/ask_{t}" for t in answers.TOPICS]

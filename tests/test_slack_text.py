@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from actions.slack_text import ALLOWED_SCHEMES, allowed_url, for_slack, staff_text_for_widget
+from core.slack_text import ALLOWED_SCHEMES, allowed_url, for_slack, staff_text_for_widget
 
 
 def _parser() -> MarkdownIt:

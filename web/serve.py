@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 WEB_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(WEB_DIR.parent))
-from actions import settings  # noqa: E402
+from core import settings  # noqa: E402
 
 HTML, CSS, JS = "text/html; charset=utf-8", "text/css; charset=utf-8", "text/javascript; charset=utf-8"
 BUNDLE = "node_modules/rasa-webchat/lib/index.js"

@@ -26,12 +26,22 @@
 | FAQ_MATCH_THRESHOLD | 0.10 | least similarity for a general-FAQ answer to an `ask_general` question |
 | FAQ_OFF_DOMAIN_THRESHOLD | 0.15 | the same for an `out_of_scope` one (`python -m bench.faq_threshold`) |
 | FAQ_MATCH_MARGIN | 0.04 | how far the best FAQ topic must beat the runner-up (same script) |
+| REDIS_HOST | (none) | Redis for several Rasa servers (`make cluster`); none: one process |
+| REDIS_PORT / REDIS_DB | 6379 / 0 | the Redis port and database number |
+| REDIS_PASSWORD | (none) | Redis's password, if it has one |
+| RABBITMQ_HOST | (none) | RabbitMQ for Rasa's Pika event broker (`make cluster`); none: no event broker |
+| RABBITMQ_PORT | 5672 | RabbitMQ's port |
+| RABBITMQ_USERNAME / RABBITMQ_PASSWORD | guest / (none) | RabbitMQ's credentials (guest works on loopback only) |
+| RABBITMQ_QUEUE | rasa_events | the queue every conversation event is published to |
+| REPLICAS | 2 | how many Rasa servers `make cluster` starts |
+| CLUSTER_PORT | 5080 | where `make cluster`'s HAProxy listens (on BIND_HOST) |
+| CLUSTER_DATABASE_URL | postgresql://postgres@127.0.0.1:5432/micromasters_cluster | `make cluster`'s database |
 
 Secrets (the Slack token and signing secret, RASA_API_TOKEN, ACTION_SERVER_TOKEN) come only from the
 environment or a `.env` file that git ignores; `scripts/run.sh` reads `.env` if present. They are never
-printed by `python -m actions.settings`.
+printed by `python -m core.settings`.
 
-`python -m actions.settings` prints these as shell `export` lines, which is how the Makefile's
+`python -m core.settings` prints these as shell `export` lines, which is how the Makefile's
 scripts give the Rasa server (whose endpoints.yml reads `${...}` variables) the same defaults.
 """
 
@@ -158,6 +168,49 @@ def faq_match_margin() -> float:
     return float(_env("FAQ_MATCH_MARGIN") or 0.04)
 
 
+def redis_host() -> str:
+    return _env("REDIS_HOST")
+
+
+def redis_port() -> int:
+    return int(_env("REDIS_PORT") or 6379)
+
+
+def redis_db() -> int:
+    return int(_env("REDIS_DB") or 0)
+
+
+def redis_password() -> str:
+    return _env("REDIS_PASSWORD")
+
+
+def redis_url() -> str:
+    """redis://... for the project's own Redis clients; empty when there is no Redis (one process)."""
+    if not redis_host():
+        return ""
+    auth = f":{redis_password()}@" if redis_password() else ""
+    return f"redis://{auth}{redis_host()}:{redis_port()}/{redis_db()}"
+
+
+def rabbitmq_host() -> str:
+    return _env("RABBITMQ_HOST")
+
+
+def replicas() -> int:
+    count = int(_env("REPLICAS") or 2)
+    if count < 1:
+        raise ValueError(f"REPLICAS must be at least 1, not {count}")
+    return count
+
+
+def cluster_port() -> int:
+    return int(_env("CLUSTER_PORT") or 5080)
+
+
+def cluster_database_url() -> str:
+    return _env("CLUSTER_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/micromasters_cluster"
+
+
 def handoff_enabled() -> bool:
     """Handoff needs a bot token and a support channel; without them the assistant runs as before."""
     return bool(slack_bot_token() and slack_support_channel())
@@ -176,6 +229,13 @@ def as_environment() -> dict:
         "WEBCHAT_ALLOWED_ORIGINS": webchat_allowed_origins(),
         "BIND_HOST": bind_host(),
         "RASA_TELEMETRY_ENABLED": _env("RASA_TELEMETRY_ENABLED") or "false",
+        "REDIS_HOST": redis_host(),
+        "REDIS_PORT": str(redis_port()),
+        "REDIS_DB": str(redis_db()),
+        "RABBITMQ_HOST": rabbitmq_host(),
+        "RABBITMQ_PORT": _env("RABBITMQ_PORT") or "5672",
+        "RABBITMQ_USERNAME": _env("RABBITMQ_USERNAME") or "guest",
+        "RABBITMQ_QUEUE": _env("RABBITMQ_QUEUE") or "rasa_events",
     }
 
 

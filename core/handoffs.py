@@ -39,7 +39,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import declarative_base
 
-from actions.db import default_engine, session_scope
+from core.db import default_engine, session_scope
 
 logger = logging.getLogger(__name__)
 Base = declarative_base()
@@ -284,11 +284,16 @@ def record_staff_reply(handoff: Handoff, text: str, engine: Optional[Engine] = N
         return row.id
 
 
-def mark_delivered(reply_ids: List[int], engine: Optional[Engine] = None) -> None:
-    if not reply_ids:
-        return
+def claim_delivery(reply_id: int, engine: Optional[Engine] = None) -> bool:
+    """Mark a staff reply delivered, once: True for the one caller that may send it, False if another
+    server (or an earlier reconnect) already has. One UPDATE, so two servers cannot both win."""
     with session_scope(_engine(engine)) as session:
-        session.execute(update(StaffReplyRow).where(StaffReplyRow.id.in_(reply_ids)).values(delivered_at=_now()))
+        claimed = session.execute(
+            update(StaffReplyRow)
+            .where(StaffReplyRow.id == reply_id, StaffReplyRow.delivered_at.is_(None))
+            .values(delivered_at=_now())
+        )
+        return claimed.rowcount == 1
 
 
 def undelivered_replies(sender_id: str, engine: Optional[Engine] = None) -> List[tuple]:

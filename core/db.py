@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
-from actions import settings
+from core import settings
 
 CONNECT_TIMEOUT_SECONDS = 3
 

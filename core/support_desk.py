@@ -10,8 +10,8 @@ from typing import List, Optional, Sequence, Tuple
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from actions import handoffs, settings
-from actions.slack_text import for_slack
+from core import handoffs, settings
+from core.slack_text import for_slack
 
 TRANSCRIPT_TURNS = 6
 # Below ACTION_TIMEOUT_SECONDS (4): the handoff action posts to Slack while the Rasa server waits.
@@ -62,16 +62,20 @@ def handoff_text(handoff: handoffs.Handoff) -> str:
     )
 
 
-def _post(text: str, thread_ts: Optional[str] = None) -> dict:
+def post_message(channel: str, text: str, thread_ts: Optional[str] = None) -> dict:
+    """Post to any channel or thread the app is in: the one way this project writes to Slack."""
     try:
-        response = client().chat_postMessage(channel=settings.slack_support_channel(), text=text,
-                                             thread_ts=thread_ts, unfurl_links=False)
+        response = client().chat_postMessage(channel=channel, text=text, thread_ts=thread_ts, unfurl_links=False)
     except SlackApiError as error:
         reason = str(error.response.get("error") or error)
         raise SlackUnavailable(reason, permanent=reason in PERMANENT_SLACK_ERRORS) from error
     except (SlackClientError, OSError) as error:
         raise SlackUnavailable(f"{type(error).__name__}: {error}") from error
     return response.data
+
+
+def _post(text: str, thread_ts: Optional[str] = None) -> dict:
+    return post_message(settings.slack_support_channel(), text, thread_ts)
 
 
 def post_handoff(handoff: handoffs.Handoff) -> str:
