@@ -1,8 +1,12 @@
 # The project's vocabulary: run, test, train, bench, shell, lint, catalog.
-.PHONY: run test train bench drill shell lint catalog setup clean retention erase
+# cluster: several Rasa servers behind HAProxy on Redis, PostgreSQL and RabbitMQ.
+.PHONY: run cluster test train bench drill shell lint catalog setup clean retention erase
 
 run:            ## set up, load the catalog, train if needed, start both servers (Ctrl-C stops)
 	scripts/run.sh
+
+cluster:        ## REPLICAS (2) Rasa servers + action server behind HAProxy on :5080; PostgreSQL, Redis, RabbitMQ
+	scripts/cluster.sh
 
 test:           ## set up and run every test (lint, unit, PostgreSQL, Rasa data, end-to-end)
 	scripts/test.sh
@@ -24,7 +28,7 @@ shell:          ## chat in the terminal (rasa shell)
 
 lint:           ## ruff
 	scripts/setup.sh >/dev/null
-	.venv/bin/ruff check core actions channels tests bench scripts web
+	.venv/bin/ruff check core ops actions channels tests bench scripts web
 
 catalog:        ## validate and load catalog/catalog.yaml into DATABASE_URL
 	scripts/setup.sh >/dev/null

@@ -25,7 +25,6 @@ from pathlib import Path
 import requests
 
 from actions.catalog import faq_facts
-from actions.commands import action_server_command, rasa_server_command
 from actions.faq import FaqIndex
 from bench.measure import WARMUP_MESSAGES, dev_set_scores, read_nlu_examples, real_question_scores, rest_latency
 from bench.report import ConfigResult, render
@@ -33,6 +32,7 @@ from bench.scoring import FRESH_TEST_DIR, read_real_questions
 from bench.servers import BenchError, Processes, free_port, http_ok, parse_answers, peak_rss_mb, wait_until
 from core import settings
 from core.db import engine_for, session_scope
+from ops.commands import action_server_command, rasa_server_command
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent

@@ -37,7 +37,6 @@ from unittest import mock
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.commands import supervisord_config
 from bench.drill_load import (
     QUESTIONS,
     Recorder,
@@ -52,6 +51,7 @@ from bench.drill_load import (
 )
 from bench.servers import BenchError, Processes, free_port, http_ok, wait_until
 from core import handoffs, settings
+from ops.commands import supervisord_config
 from tests import slack_standin
 from tests.slack_standin import SlackStandIn
 

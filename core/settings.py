@@ -196,6 +196,14 @@ def rabbitmq_host() -> str:
     return _env("RABBITMQ_HOST")
 
 
+def rabbitmq_port() -> int:
+    return int(_env("RABBITMQ_PORT") or 5672)
+
+
+def rabbitmq_password() -> str:
+    return _env("RABBITMQ_PASSWORD")
+
+
 def replicas() -> int:
     count = int(_env("REPLICAS") or 2)
     if count < 1:
@@ -233,7 +241,7 @@ def as_environment() -> dict:
         "REDIS_PORT": str(redis_port()),
         "REDIS_DB": str(redis_db()),
         "RABBITMQ_HOST": rabbitmq_host(),
-        "RABBITMQ_PORT": _env("RABBITMQ_PORT") or "5672",
+        "RABBITMQ_PORT": str(rabbitmq_port()),
         "RABBITMQ_USERNAME": _env("RABBITMQ_USERNAME") or "guest",
         "RABBITMQ_QUEUE": _env("RABBITMQ_QUEUE") or "rasa_events",
     }

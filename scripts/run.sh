@@ -16,7 +16,7 @@ echo "==> loading the catalog ($CATALOG_FILE)"
 scripts/train.sh
 
 mkdir -p var
-.venv/bin/python -m actions.commands supervisord >var/supervisord.conf
+.venv/bin/python -m ops.commands supervisord >var/supervisord.conf
 supervisor_pid=""
 stop() {
   trap - INT TERM EXIT

@@ -17,7 +17,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 fi
 echo "==> lint (ruff)"
-.venv/bin/ruff check core actions channels tests bench scripts web
+.venv/bin/ruff check core ops actions channels tests bench scripts web
 scripts/train.sh
 echo "==> tests"
 exec .venv/bin/python -m pytest "$@"

@@ -14,9 +14,9 @@ from typing import Dict, Iterator, List, Optional
 import requests
 import socketio
 
-from actions.commands import action_server_command, rasa_server_command
 from bench.servers import Processes, free_port, http_ok, parse_answers, wait_until
 from core import settings
+from ops.commands import action_server_command, rasa_server_command
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent

@@ -9,8 +9,8 @@ import subprocess
 import pytest
 import requests
 
-from actions.commands import rasa_server_command
 from bench.servers import free_port, http_ok, wait_until
+from ops.commands import rasa_server_command
 from tests.assistant import MODEL, PROJECT_ROOT, running_assistant, train_model
 
 pytestmark = pytest.mark.e2e

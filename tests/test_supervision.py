@@ -10,9 +10,9 @@ import time
 import pytest
 import requests
 
-from actions.commands import supervisord_config
 from bench.servers import Processes, free_port, http_ok, wait_until
 from core import settings
+from ops.commands import supervisord_config
 from tests.assistant import MODEL, PROJECT_ROOT, train_model
 
 pytestmark = pytest.mark.e2e

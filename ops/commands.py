@@ -11,7 +11,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from core import settings
 
@@ -50,18 +50,22 @@ def supervisord_config(project_root: Path, var_dir: Path, model: Path) -> str:
     back-off while it fails to start; its log (stdout) says when a server exited and was restarted.
     The servers inherit supervisord's environment (settings and secrets); the API token stays out of
     the file: supervisord expands it from its environment when it starts Rasa."""
-    token_placeholder = "%(ENV_RASA_API_TOKEN)s"
-    rasa = rasa_server_command(model, api_token=token_placeholder if settings.rasa_api_token() else "")
-    programs = {
-        "actions": action_server_command(),
-        "rasa": rasa,
-        "web": web_page_command(),
-    }
+    rasa = rasa_server_command(model, api_token=TOKEN_PLACEHOLDER if settings.rasa_api_token() else "")
+    programs = {"actions": action_server_command(), "rasa": rasa, "web": web_page_command()}
+    return supervisord_programs(project_root, var_dir, programs)
+
+
+TOKEN_PLACEHOLDER = "%(ENV_RASA_API_TOKEN)s"
+
+
+def supervisord_programs(project_root: Path, var_dir: Path, programs: Dict[str, List[str]]) -> str:
+    """A supervisord config that runs and restarts `programs` (name -> command line), each with its log
+    in var_dir; they inherit supervisord's environment."""
     sections = [
         # In the foreground supervisord echoes its log to the terminal; a log file too would say it twice.
         "[supervisord]\nnodaemon=true\nlogfile=/dev/null\nlogfile_maxbytes=0\nloglevel=info\n"
         f"pidfile={var_dir / 'supervisord.pid'}\n",
-        # supervisorctl (and `make drill`) talk to supervisord over a socket only this user can open.
+        # supervisorctl (and the drills) talk to supervisord over a socket only this user can open.
         f"[unix_http_server]\nfile={var_dir / 'supervisor.sock'}\nchmod=0700\n",
         "[rpcinterface:supervisor]\n"
         "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n",
@@ -69,7 +73,7 @@ def supervisord_config(project_root: Path, var_dir: Path, model: Path) -> str:
     ]
     for name, command in programs.items():
         sections.append(
-            f"[program:{name}]\ncommand={' '.join(_quoted(part, token_placeholder) for part in command)}\n"
+            f"[program:{name}]\ncommand={' '.join(_quoted(part) for part in command)}\n"
             f"directory={project_root}\n"
             "autostart=true\nautorestart=true\nstartsecs=3\nstartretries=10\nstopasgroup=true\nkillasgroup=true\n"
             f"stopwaitsecs=10\nredirect_stderr=true\nstdout_logfile={var_dir / (name + '.log')}\n"
@@ -78,9 +82,9 @@ def supervisord_config(project_root: Path, var_dir: Path, model: Path) -> str:
     return "\n".join(sections)
 
 
-def _quoted(part: str, placeholder: str) -> str:
+def _quoted(part: str) -> str:
     """supervisord splits `command` like a shell and expands `%(...)s`: quote, and double every `%`."""
-    return part if part == placeholder else shlex.quote(part).replace("%", "%%")
+    return part if part == TOKEN_PLACEHOLDER else shlex.quote(part).replace("%", "%%")
 
 
 def main(argv: List[str]) -> int:
@@ -94,7 +98,7 @@ def main(argv: List[str]) -> int:
         command = rasa_server_command(model) if argv[1] == "rasa" else action_server_command()
         os.chdir(settings.PROJECT_ROOT)
         os.execv(command[0], command)
-    print("usage: python -m actions.commands supervisord | exec rasa | exec actions", file=sys.stderr)
+    print("usage: python -m ops.commands supervisord | exec rasa | exec actions", file=sys.stderr)
     return 2
 
 

@@ -1,0 +1,175 @@
+"""`make cluster`: several Rasa servers behind HAProxy, sharing Redis, PostgreSQL and RabbitMQ.
+
+    .venv/bin/python -m ops.cluster environment   # shell `export` lines for the cluster's settings
+    .venv/bin/python -m ops.cluster prepare       # check the services, create the database, write configs
+    .venv/bin/python -m ops.cluster ready-urls    # what must answer 200 before the cluster is up
+
+What runs (under supervisord, restarted when one dies):
+- REPLICAS Rasa servers on CLUSTER_PORT+1, +2, ... with `deploy/cluster/endpoints.yml`: the SQL
+  tracker store on PostgreSQL, Rasa's RedisLockStore (one server at a time per conversation) and Rasa's
+  Pika event broker publishing every event to RabbitMQ; socket.io on python-socketio's Redis manager;
+- one action server on CLUSTER_PORT+100;
+- HAProxy on BIND_HOST:CLUSTER_PORT: REST and Slack round-robin over the ready servers, socket.io
+  sticky by cookie (long-polling sends each poll as its own request, and they must reach the server
+  holding the socket); a server that is down or not ready is skipped, and a request refused at
+  connection is retried on another;
+- the demo page on WEB_PORT, its widget talking to HAProxy.
+"""
+
+import shlex
+import socket
+import sys
+from pathlib import Path
+from typing import Dict, List
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from core import settings
+from ops.commands import (
+    TOKEN_PLACEHOLDER,
+    action_server_command,
+    rasa_server_command,
+    supervisord_programs,
+    web_page_command,
+)
+
+ENDPOINTS = settings.PROJECT_ROOT / "deploy" / "cluster" / "endpoints.yml"
+CLUSTER_DIR = settings.VAR_DIR / "cluster"
+MODEL = settings.PROJECT_ROOT / "models" / "micromasters.tar.gz"
+ACTION_PORT_OFFSET = 100
+
+
+def replica_ports(cluster_port: int, replicas: int) -> List[int]:
+    return [cluster_port + number for number in range(1, replicas + 1)]
+
+
+def environment() -> Dict[str, str]:
+    """The settings every process of the cluster shares; each can be overridden from the environment."""
+    cluster_port = settings.cluster_port()
+    action_port = cluster_port + ACTION_PORT_OFFSET
+    database_url = settings.cluster_database_url()
+    host = "127.0.0.1" if settings.bind_host() == "0.0.0.0" else settings.bind_host()
+    return {
+        "DATABASE_URL": database_url,
+        "TRACKER_STORE_URL": database_url,
+        "ACTION_PORT": str(action_port),
+        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
+        "REDIS_HOST": settings.redis_host() or "127.0.0.1",
+        "RABBITMQ_HOST": settings.rabbitmq_host() or "127.0.0.1",
+        # RabbitMQ's own default account, which it accepts on loopback only; set it for anything else.
+        "RABBITMQ_PASSWORD": settings.rabbitmq_password() or "guest",
+        "REDIS_PASSWORD": settings.redis_password(),
+        "WEBCHAT_SOCKET_URL": f"http://{host}:{cluster_port}",
+        "CLUSTER_PORT": str(cluster_port),
+        "REPLICAS": str(settings.replicas()),
+    }
+
+
+def haproxy_config(bind_host: str, cluster_port: int, ports: List[int]) -> str:
+    servers = {f"rasa{number}": port for number, port in enumerate(ports, start=1)}
+    plain = "\n".join(f"    server {name} 127.0.0.1:{port} check" for name, port in servers.items())
+    sticky = "\n".join(f"    server {name} 127.0.0.1:{port} check cookie {name}" for name, port in servers.items())
+    return f"""# Written by `python -m ops.cluster prepare` for `make cluster`; not edited by hand.
+global
+    maxconn 4096
+
+defaults
+    mode http
+    timeout connect 3s
+    timeout client 65s
+    timeout server 65s
+    # A server that refuses the connection (dead, restarting) gets the request sent to another.
+    retries 2
+    option redispatch
+    default-server inter 1s fall 2 rise 2
+
+frontend assistant
+    bind {bind_host}:{cluster_port}
+    acl socketio path_beg /socket.io/
+    use_backend rasa_sticky if socketio
+    default_backend rasa
+
+backend rasa
+    balance roundrobin
+    option httpchk GET /webhooks/health/ready
+{plain}
+
+backend rasa_sticky
+    balance roundrobin
+    option httpchk GET /webhooks/health/ready
+    cookie MMRASA insert indirect nocache httponly
+{sticky}
+"""
+
+
+def programs(cluster_dir: Path, model: Path, cluster_port: int, replicas: int, action_port: int) -> Dict[str, List]:
+    commands = {"actions": action_server_command(action_port)}
+    for number, port in enumerate(replica_ports(cluster_port, replicas), start=1):
+        commands[f"rasa{number}"] = rasa_server_command(
+            model, port, api_token=TOKEN_PLACEHOLDER if settings.rasa_api_token() else "", endpoints=str(ENDPOINTS))
+    commands["haproxy"] = ["/usr/sbin/haproxy", "-db", "-f", str(cluster_dir / "haproxy.cfg")]
+    commands["web"] = web_page_command()
+    return commands
+
+
+def ensure_database(url: str) -> None:
+    """Create the cluster's PostgreSQL database if it does not exist yet (on the same server)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise SystemExit(f"make cluster needs PostgreSQL (CLUSTER_DATABASE_URL), not {parsed.get_backend_name()}")
+    maintenance = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT", future=True,
+                                connect_args={"connect_timeout": 3})
+    try:
+        with maintenance.connect() as connection:
+            exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                        {"name": parsed.database}).first()
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    finally:
+        maintenance.dispose()
+
+
+def check_reachable(what: str, host: str, port: int) -> None:
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+    except OSError as error:
+        raise SystemExit(f"make cluster needs {what} at {host}:{port}: {error}") from None
+
+
+def prepare(cluster_dir: Path = CLUSTER_DIR, model: Path = MODEL) -> Path:
+    """Check the shared services, create the database, and write HAProxy's and supervisord's configs."""
+    env = environment()
+    check_reachable("Redis", env["REDIS_HOST"], settings.redis_port())
+    check_reachable("RabbitMQ", env["RABBITMQ_HOST"], settings.rabbitmq_port())
+    ensure_database(env["DATABASE_URL"])
+    cluster_dir.mkdir(parents=True, exist_ok=True)
+    port, replicas = settings.cluster_port(), settings.replicas()
+    (cluster_dir / "haproxy.cfg").write_text(
+        haproxy_config(settings.bind_host(), port, replica_ports(port, replicas)), encoding="utf-8")
+    config = supervisord_programs(settings.PROJECT_ROOT, cluster_dir,
+                                  programs(cluster_dir, model, port, replicas, int(env["ACTION_PORT"])))
+    path = cluster_dir / "supervisord.conf"
+    path.write_text(config, encoding="utf-8")
+    return path
+
+
+def main(argv: List[str]) -> int:
+    if argv == ["environment"]:
+        for key, value in environment().items():
+            print(f"export {key}={shlex.quote(value)}")
+        return 0
+    if argv == ["ready-urls"]:  # every Rasa server's own readiness, and the action server's health
+        urls = [f"http://127.0.0.1:{port}/webhooks/health/ready"
+                for port in replica_ports(settings.cluster_port(), settings.replicas())]
+        print(" ".join([*urls, f"http://127.0.0.1:{environment()['ACTION_PORT']}/health"]))
+        return 0
+    if argv == ["prepare"]:
+        print(prepare())
+        return 0
+    print("usage: python -m ops.cluster environment | prepare | ready-urls", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
