@@ -31,7 +31,6 @@ _server: Dict[str, Any] = {}  # the running channel's socket.io server and its s
 # Rides along with a staff reply through Redis, so the receiving server can mark it delivered; it is
 # taken out before the message reaches the widget.
 STAFF_REPLY_KEY = "_staff_reply_id"
-REDIS_CHANNEL = "micromasters-socketio"
 
 
 def parse_origins(value: Union[None, str, List[str]]) -> List[str]:
@@ -39,6 +38,11 @@ def parse_origins(value: Union[None, str, List[str]]) -> List[str]:
         return []
     items = value.split(",") if isinstance(value, str) else value
     return [item.strip().rstrip("/") for item in items if item and item.strip()]
+
+
+def redis_channel() -> str:
+    """Redis's publish/subscribe ignores the database number: clusters on other REDIS_DBs stay apart."""
+    return f"micromasters-socketio-{settings.redis_db()}"
 
 
 def _has_socket_here(sio: AsyncServer, namespace: str, room: Optional[str]) -> bool:
@@ -109,7 +113,7 @@ class OriginCheckedSocketIOInput(SocketIOInput):
         sio.eio.allow_upgrades = False
         if settings.redis_url():
             # Before any socket connects: the manager starts listening to Redis on the first connection.
-            sio.manager = StaffReplyRedisManager(settings.redis_url(), channel=REDIS_CHANNEL)
+            sio.manager = StaffReplyRedisManager(settings.redis_url(), channel=redis_channel())
             sio.manager.set_server(sio)
         namespace = self.namespace or "/"
         _server.update(sio=sio, namespace=self.namespace, bot_message_evt=self.bot_message_evt)

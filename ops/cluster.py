@@ -89,6 +89,8 @@ frontend assistant
     acl socketio path_beg /socket.io/
     use_backend rasa_sticky if socketio
     default_backend rasa
+    # Which Rasa server answered: for the tests and for anyone debugging affinity.
+    http-response set-header X-Served-By %[srv_name]
 
 backend rasa
     balance roundrobin
@@ -103,9 +105,10 @@ backend rasa_sticky
 """
 
 
-def programs(cluster_dir: Path, model: Path, cluster_port: int, replicas: int, action_port: int) -> Dict[str, List]:
+def programs(cluster_dir: Path, model: Path, ports: List[int], action_port: int) -> Dict[str, List[str]]:
+    """Command lines: the action server, a Rasa server on each of `ports`, HAProxy and the demo page."""
     commands = {"actions": action_server_command(action_port)}
-    for number, port in enumerate(replica_ports(cluster_port, replicas), start=1):
+    for number, port in enumerate(ports, start=1):
         commands[f"rasa{number}"] = rasa_server_command(
             model, port, api_token=TOKEN_PLACEHOLDER if settings.rasa_api_token() else "", endpoints=str(ENDPOINTS))
     commands["haproxy"] = ["/usr/sbin/haproxy", "-db", "-f", str(cluster_dir / "haproxy.cfg")]
@@ -144,11 +147,11 @@ def prepare(cluster_dir: Path = CLUSTER_DIR, model: Path = MODEL) -> Path:
     check_reachable("RabbitMQ", env["RABBITMQ_HOST"], settings.rabbitmq_port())
     ensure_database(env["DATABASE_URL"])
     cluster_dir.mkdir(parents=True, exist_ok=True)
-    port, replicas = settings.cluster_port(), settings.replicas()
-    (cluster_dir / "haproxy.cfg").write_text(
-        haproxy_config(settings.bind_host(), port, replica_ports(port, replicas)), encoding="utf-8")
+    port = settings.cluster_port()
+    ports = replica_ports(port, settings.replicas())
+    (cluster_dir / "haproxy.cfg").write_text(haproxy_config(settings.bind_host(), port, ports), encoding="utf-8")
     config = supervisord_programs(settings.PROJECT_ROOT, cluster_dir,
-                                  programs(cluster_dir, model, port, replicas, int(env["ACTION_PORT"])))
+                                  programs(cluster_dir, model, ports, int(env["ACTION_PORT"])))
     path = cluster_dir / "supervisord.conf"
     path.write_text(config, encoding="utf-8")
     return path

@@ -1,6 +1,7 @@
 """Start the real action server and Rasa server for end-to-end tests, and talk to them over REST."""
 
 import asyncio
+import json
 import os
 import secrets
 import subprocess
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
+import aio_pika
 import requests
 import socketio
 
@@ -147,3 +149,116 @@ class Learner:
 
     async def disconnect(self):
         await self.client.disconnect()
+
+
+@dataclass
+class Cluster:
+    """Rasa servers behind HAProxy on PostgreSQL, Redis and RabbitMQ, as `make cluster` runs them."""
+    url: str  # HAProxy
+    replica_urls: List[str]
+    action_url: str
+    database_url: str
+    queue: str
+    logs: Path
+    env: Dict[str, str] = field(repr=False)
+    processes: Processes = field(repr=False)
+    commands: Dict[str, List[str]] = field(repr=False)
+    running: Dict[str, subprocess.Popen] = field(default_factory=dict, repr=False)
+
+    def start(self, name: str) -> None:
+        self.running[name] = self.processes.start(self.commands[name], env=self.env, log=self.logs / f"{name}.log",
+                                                  cwd=PROJECT_ROOT)
+
+    def kill(self, name: str) -> None:
+        self.running[name].kill()
+        self.running[name].wait()
+
+    def wait_ready(self, name: str, url: str) -> None:
+        wait_until(lambda: http_ok(url), self.running[name], what=name, log=self.logs / f"{name}.log")
+
+
+def cluster_database_url(name: str) -> str:
+    base = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    return base.rsplit("/", 1)[0] + f"/{name}"
+
+
+@contextmanager
+def running_cluster(workdir: Path, replicas: int = 2, extra_env: Optional[Dict[str, str]] = None) -> Iterator[Cluster]:
+    """`make cluster`'s processes on free ports, with a database and a RabbitMQ queue of their own
+    (dropped afterwards) and Redis database TEST_REDIS_DB (default 5)."""
+    from ops.cluster import ENDPOINTS, ensure_database, haproxy_config, programs
+
+    run_id = uuid.uuid4().hex[:10]
+    database_url = cluster_database_url(f"mm_cluster_{run_id}")
+    ensure_database(database_url)
+    ports, action_port, proxy_port = [free_port() for _ in range(replicas)], free_port(), free_port()
+    queue = f"rasa_events_test_{run_id}"
+    env = {
+        **os.environ, **settings.as_environment(),
+        "DATABASE_URL": database_url, "TRACKER_STORE_URL": database_url,
+        "ACTION_PORT": str(action_port), "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
+        "ACTION_SERVER_TOKEN": secrets.token_urlsafe(16), "RASA_TELEMETRY_ENABLED": "false",
+        "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "6379", "REDIS_DB": os.environ.get("TEST_REDIS_DB", "5"),
+        "REDIS_PASSWORD": "", "RABBITMQ_HOST": "127.0.0.1", "RABBITMQ_PORT": "5672",
+        "RABBITMQ_USERNAME": "guest", "RABBITMQ_PASSWORD": "guest", "RABBITMQ_QUEUE": queue,
+        **(extra_env or {}),
+    }
+    assert ENDPOINTS.exists()
+    subprocess.run([str(VENV_BIN / "python"), "-m", "actions.catalog_cli", "load"], env=env, cwd=PROJECT_ROOT,
+                   check=True, stdout=subprocess.DEVNULL)
+    (workdir / "haproxy.cfg").write_text(haproxy_config("127.0.0.1", proxy_port, ports), encoding="utf-8")
+    commands = programs(workdir, MODEL, ports, action_port)
+    commands.pop("web")
+    cluster = Cluster(f"http://127.0.0.1:{proxy_port}", [f"http://127.0.0.1:{port}" for port in ports],
+                      f"http://127.0.0.1:{action_port}", database_url, queue, workdir, env, Processes(), commands)
+    try:
+        for name in commands:
+            cluster.start(name)
+        cluster.wait_ready("actions", f"{cluster.action_url}/health")
+        for number, url in enumerate(cluster.replica_urls, start=1):
+            cluster.wait_ready(f"rasa{number}", f"{url}/webhooks/health/ready")
+        cluster.wait_ready("haproxy", f"{cluster.url}/webhooks/health/ready")
+        yield cluster
+    finally:
+        cluster.processes.stop_all()
+        _drop_queue(queue)
+        _drop_database(database_url)
+
+
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+async def queued_events(queue: str) -> List[Dict]:
+    """Every event waiting in a RabbitMQ queue (taken off it), as Rasa's Pika broker published them."""
+    connection = await aio_pika.connect(RABBITMQ_URL)
+    async with connection:
+        channel = await connection.channel()
+        declared = await channel.declare_queue(queue, passive=True)
+        events = []
+        while (message := await declared.get(fail=False)) is not None:
+            events.append(json.loads(message.body))
+            await message.ack()
+        return events
+
+
+def _drop_queue(queue: str) -> None:
+    async def drop():
+        connection = await aio_pika.connect(RABBITMQ_URL)
+        async with connection:
+            await (await connection.channel()).queue_delete(queue)
+
+    try:
+        asyncio.run(drop())
+    except (OSError, aio_pika.exceptions.AMQPException):
+        pass  # RabbitMQ gone: nothing to tidy
+
+
+def _drop_database(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    admin.dispose()

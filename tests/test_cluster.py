@@ -1,0 +1,172 @@
+"""Two Rasa servers behind HAProxy, as `make cluster` runs them, on the local PostgreSQL, Redis and
+RabbitMQ: a conversation moves between servers without losing its context, one conversation is never
+handled by two servers at once, a staff reply reaches a learner whose socket is on the other server,
+and every event reaches RabbitMQ."""
+
+import asyncio
+import threading
+import time
+import uuid
+
+import pytest
+import redis
+import requests
+from sqlalchemy import create_engine, text
+
+from tests.assistant import Learner, queued_events, running_cluster, train_model
+from tests.slack_standin import SlackStandIn, event_callback, signed
+
+pytestmark = pytest.mark.e2e
+TOKEN, SECRET, SUPPORT = "xoxb-cluster-token", "cluster-secret", "CSUPPORT"
+WEB_ORIGIN = "http://localhost:8080"
+
+
+@pytest.fixture(scope="module")
+def slack():
+    stand_in = SlackStandIn(TOKEN)
+    yield stand_in
+    stand_in.close()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, slack):
+    train_model()
+    env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_SUPPORT_CHANNEL": SUPPORT,
+           "SLACK_API_URL": slack.api_url, "SLACK_RETRY_SECONDS": "1", "WEBCHAT_ALLOWED_ORIGINS": WEB_ORIGIN}
+    with running_cluster(tmp_path_factory.mktemp("cluster"), replicas=2, extra_env=env) as running:
+        yield running
+
+
+def ask(url, sender, message):
+    """(reply text, the Rasa server HAProxy chose) for one REST message."""
+    response = requests.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=60)
+    assert response.status_code == 200, response.text
+    return "\n".join(reply.get("text", "") for reply in response.json()), response.headers.get("X-Served-By")
+
+
+def staff_says(rasa_url, text_, thread_ts):
+    event = {"type": "message", "channel": SUPPORT, "channel_type": "channel", "user": "USTAFF", "text": text_,
+             "ts": f"{time.time():.6f}", "thread_ts": thread_ts}
+    headers, body = signed(SECRET, event_callback(event, f"Ev{uuid.uuid4().hex[:10].upper()}"))
+    response = requests.post(f"{rasa_url}/webhooks/slack/webhook", data=body, headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
+
+
+def event_types(cluster, sender):
+    engine = create_engine(cluster.database_url, future=True)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT type_name FROM events WHERE sender_id = :sender ORDER BY id"),
+                                      {"sender": sender})
+            return [row.type_name for row in rows]
+    finally:
+        engine.dispose()
+
+
+def test_rest_through_haproxy_uses_both_servers_and_keeps_the_conversation(cluster):
+    sender = f"cluster-{uuid.uuid4().hex}"
+    price, first = ask(cluster.url, sender, "how much does the MITx SCM cost?")
+    credit, second = ask(cluster.url, sender, "and the credit?")
+    admission, third = ask(cluster.url, sender, "does it guarantee admission?")
+    assert "$1,350" in price
+    assert "MITx Supply Chain Management" in credit and "credit" in credit  # the program came from the other server
+    assert "MITx Supply Chain Management" in admission
+    assert {first, second, third} == {"rasa1", "rasa2"}
+
+
+def test_one_conversation_sent_to_both_servers_at_once_is_handled_one_message_at_a_time(cluster):
+    """Rasa's RedisLockStore: without it, two servers would interleave one conversation's turns."""
+    sender = f"cluster-{uuid.uuid4().hex}"
+    questions = ["how much does the MITx SCM cost?", "does it count for credit?", "does it guarantee admission?",
+                 "will it help me get a job?", "how much does the MITx SCM cost?", "does it count for credit?"]
+    replies = {}
+
+    def send(number, question):
+        replies[number] = ask(cluster.replica_urls[number % 2], sender, question)[0]
+
+    threads = [threading.Thread(target=send, args=item) for item in enumerate(questions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(replies) == len(questions) and all(replies.values())
+    types = event_types(cluster, sender)
+    assert types.count("user") == len(questions)
+    turns = "".join("u" if kind == "user" else "b" if kind == "bot" else "" for kind in types)
+    assert "uu" not in turns, f"two turns interleaved: {turns}"
+
+
+def test_socketio_through_haproxy_stays_on_one_server(cluster):
+    """Long-polling sends each poll as its own request: HAProxy's cookie keeps them on one server."""
+    async def scenario():
+        learner = Learner(cluster.url.replace("127.0.0.1", "localhost"), origin=WEB_ORIGIN)
+        await learner.connect()
+        await learner.say("how much does the MITx SCM cost?")
+        assert "$1,350" in await learner.hear("MITx Supply Chain Management")
+        await learner.say("and the credit?")
+        await learner.hear("credit")
+        await learner.disconnect()
+
+    asyncio.run(scenario())
+
+
+def test_a_staff_reply_reaches_the_learner_on_the_other_server(cluster, slack):
+    first, second = cluster.replica_urls
+
+    async def scenario():
+        learner = Learner(first, origin=WEB_ORIGIN)  # the learner's socket is on the first server
+        await learner.connect()
+        await learner.say("does the columbia AI micromasters give credit?")
+        await learner.hear("ColumbiaX Artificial Intelligence")
+        await learner.say("I want to talk to a person")
+        await learner.hear("asked the learner-support team")
+        posted = await asyncio.to_thread(slack.wait_for_posts, 1, channel=SUPPORT, containing="give credit?")
+        thread_ts = posted[0]["ts"]
+
+        await asyncio.to_thread(staff_says, second, "Hi, Sam from support here.", thread_ts)  # Slack -> second
+        assert await learner.hear("Sam from support") == "Hi, Sam from support here."
+
+        await learner.disconnect()
+        await asyncio.to_thread(staff_says, second, "Are you still there?", thread_ts)
+        await asyncio.sleep(1)
+        back = Learner(second, origin=WEB_ORIGIN, session_id=learner.session_id)  # reconnects to the other
+        await back.connect()
+        assert await back.hear("still there") == "Are you still there?"  # kept while nobody had the socket
+
+        await asyncio.to_thread(staff_says, first, "!done", thread_ts)
+        await back.hear("handed you back to me")
+        await back.disconnect()
+        return learner.session_id
+
+    session_id = asyncio.run(scenario())
+    engine = create_engine(cluster.database_url, future=True)
+    with engine.connect() as connection:
+        undelivered = connection.execute(text("SELECT count(*) FROM handoff_staff_replies WHERE sender_id = :s "
+                                              "AND delivered_at IS NULL"), {"s": session_id}).scalar()
+        delivered = connection.execute(text("SELECT count(*) FROM handoff_staff_replies WHERE sender_id = :s "
+                                            "AND delivered_at IS NOT NULL"), {"s": session_id}).scalar()
+    engine.dispose()
+    assert (delivered, undelivered) == (2, 0)
+
+
+def test_the_handoff_loop_runs_under_one_lease(cluster):
+    client = redis.Redis(host="127.0.0.1", port=6379, db=int(cluster.env["REDIS_DB"]))
+    deadline = time.monotonic() + 10
+    while client.get("micromasters:lease:handoff-loop") is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert client.get("micromasters:lease:handoff-loop") is not None
+    assert 0 < client.pttl("micromasters:lease:handoff-loop") <= 10_000
+
+
+def test_every_event_of_a_conversation_reaches_rabbitmq(cluster):
+    sender = f"cluster-{uuid.uuid4().hex}"
+    ask(cluster.url, sender, "how much does the MITx SCM cost?")
+    deadline, mine = time.monotonic() + 10, []
+    while time.monotonic() < deadline:
+        mine += [event for event in asyncio.run(queued_events(cluster.queue)) if event.get("sender_id") == sender]
+        if any(event["event"] == "bot" for event in mine):
+            break
+        time.sleep(0.5)
+    assert [event["event"] for event in mine] == event_types(cluster, sender)
+    assert [event.get("text") for event in mine if event["event"] == "user"] == ["how much does the MITx SCM cost?"]
+
