@@ -6,6 +6,7 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -173,6 +174,16 @@ class Cluster:
         self.running[name].kill()
         self.running[name].wait()
 
+    def wait_balanced(self, timeout: float = 30) -> None:
+        """Until HAProxy sends requests to every Rasa server: its health checks need two passes (`rise 2`)
+        before a server that failed them while starting gets requests again."""
+        expected, seen = {f"rasa{number}" for number in range(1, len(self.replica_urls) + 1)}, set()
+        deadline = time.monotonic() + timeout
+        while seen != expected and time.monotonic() < deadline:
+            seen.add(requests.get(f"{self.url}/webhooks/health/ready", timeout=5).headers.get("X-Served-By"))
+            time.sleep(0.2)
+        assert seen == expected, f"HAProxy sent requests only to {sorted(seen)} within {timeout} s"
+
     def wait_ready(self, name: str, url: str) -> None:
         wait_until(lambda: http_ok(url), self.running[name], what=name, log=self.logs / f"{name}.log")
 
@@ -218,6 +229,7 @@ def running_cluster(workdir: Path, replicas: int = 2, extra_env: Optional[Dict[s
         for number, url in enumerate(cluster.replica_urls, start=1):
             cluster.wait_ready(f"rasa{number}", f"{url}/webhooks/health/ready")
         cluster.wait_ready("haproxy", f"{cluster.url}/webhooks/health/ready")
+        cluster.wait_balanced()
         yield cluster
     finally:
         cluster.processes.stop_all()

@@ -1,0 +1,947 @@
+"""Production on paper: the images (deploy/docker/), the Compose file (deploy/compose.yaml) and the
+Kubernetes manifests (deploy/k8s/) checked against the code they run. There is no container runtime
+and no cluster here: the manifests are rendered with `kubectl kustomize` and read, HAProxy checks its
+config, and the routes, settings, imports and command lines come from the code itself.
+deploy/README.md says what this leaves unchecked.
+"""
+
+import ast
+import importlib.metadata
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from fnmatch import fnmatch
+from pathlib import Path, PurePosixPath
+from typing import Dict, Iterator, List, Optional, Set, Tuple
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from core import settings
+from ops.commands import action_server_command, rasa_server_command
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+K8S = DEPLOY / "k8s"
+COMPOSE_FILE = DEPLOY / "compose.yaml"
+COMPOSE_ENV_EXAMPLE = DEPLOY / "docker" / "compose.env.example"
+SECRETS_TEMPLATE = K8S / "secrets.env.example"
+SECRET_NAME = "micromasters-secrets"
+HAPROXY_COMPOSE = DEPLOY / "docker" / "haproxy.cfg"
+HAPROXY_HOST = DEPLOY / "haproxy.cfg"  # the single-host front door the Ingress must match
+RASA_DOCKERFILE = DEPLOY / "docker" / "rasa.Dockerfile"
+ACTIONS_DOCKERFILE = DEPLOY / "docker" / "actions.Dockerfile"
+BASE_IMAGES = {RASA_DOCKERFILE: ("rasa/rasa", "rasa"), ACTIONS_DOCKERFILE: ("rasa/rasa-sdk", "rasa-sdk")}
+APP_DIR = PurePosixPath("/app")  # WORKDIR of both official images
+PROJECT_PACKAGES = ("actions", "channels", "core", "ops")
+PINNING_FILES = ("constraints.txt", "app.txt")  # requirements/ files whose `==` pins the images must keep
+SECRET_LIKE = re.compile(r"(TOKEN|SECRET|PASSWORD|PASS|AUTH)$")
+ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
+SAMPLE_ORIGINS = " https://www.example.org, https://learn.example.org "
+
+# Variables the code reads that a deployment leaves at their documented defaults, on purpose.
+DEFAULTS_ON_PURPOSE = {
+    "FAQ_MATCH_THRESHOLD": "tuned on the training data (python -m bench.faq_threshold), not per deployment",
+    "FAQ_OFF_DOMAIN_THRESHOLD": "tuned on the training data (python -m bench.faq_threshold), not per deployment",
+    "FAQ_MATCH_MARGIN": "tuned on the training data (python -m bench.faq_threshold), not per deployment",
+    "SLACK_API_URL": "Slack's own Web API; only the tests point it at a stand-in",
+    "SLACK_RETRY_SECONDS": "how often refused handoff posts are retried; the default suits production",
+    "RASA_PORT": "the command line's --port decides (checked against the manifests below)",
+    "ACTION_PORT": "the command line's --port decides (checked against the manifests below)",
+    "CATALOG_FILE": "the default is the catalog file the image carries (test_images_copy_what_the_code_needs)",
+    "WEB_PORT": "the demo page is not deployed; WEB_PORT only makes WEBCHAT_ALLOWED_ORIGINS' default, which is set",
+}
+# Read by Rasa itself, not by the project's code.
+RASA_READS = {"RASA_TELEMETRY_ENABLED": "Rasa's usage telemetry: off (it would call out of the cluster)"}
+
+
+# --- Python code: modules, the settings they read, what they import ---------------------------------
+
+def module_file(module: str) -> Optional[Path]:
+    path = ROOT.joinpath(*module.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def parsed(module: str) -> ast.Module:
+    return ast.parse(module_file(module).read_text(encoding="utf-8"))
+
+
+def imported_names(module: str) -> Iterator[str]:
+    for node in ast.walk(parsed(module)):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+
+
+def project_imports(module: str) -> Set[str]:
+    """Project modules `module` imports, with the packages whose __init__ that runs."""
+    found = {name for name in imported_names(module)
+             if name.split(".")[0] in PROJECT_PACKAGES and module_file(name)}
+    return found | {name.rsplit(".", 1)[0] for name in found if "." in name}
+
+
+def with_imports(entries: Set[str]) -> Set[str]:
+    seen, todo = set(), list(entries)
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(project_imports(module))
+    return seen
+
+
+def package_modules(package: str) -> List[str]:
+    return [f"{package}.{path.stem}" for path in sorted((ROOT / package).glob("*.py")) if path.stem != "__init__"]
+
+
+def defines_action(module: str) -> bool:
+    def is_action(base: ast.expr) -> bool:
+        return (isinstance(base, ast.Name) and base.id == "Action") or (
+            isinstance(base, ast.Attribute) and base.attr == "Action")
+    return any(isinstance(node, ast.ClassDef) and any(map(is_action, node.bases)) for node in ast.walk(parsed(module)))
+
+
+def yaml_strings(node) -> Iterator[str]:
+    """Every key and scalar value of parsed YAML, as text."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield str(key)
+            yield from yaml_strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from yaml_strings(item)
+    elif node is not None:
+        yield str(node)
+
+
+def rasa_server_modules(config_files: List[Path]) -> Set[str]:
+    """The project's classes Rasa loads by name from its config files (channels in credentials.yml, tracker
+    and lock stores in the endpoints file), with what they import."""
+    names = {text for path in config_files
+             for text in yaml_strings(yaml.safe_load(path.read_text(encoding="utf-8")))
+             if re.fullmatch(r"[A-Za-z_]\w*(\.\w+)+", text) and text.split(".")[0] in PROJECT_PACKAGES}
+    modules = {name.rsplit(".", 1)[0] for name in names}
+    assert all(map(module_file, modules)), f"config files name missing modules: {modules}"
+    return with_imports(modules)
+
+
+def action_server_modules() -> Set[str]:
+    """actions.server, and the modules whose Action classes rasa-sdk registers and runs."""
+    actions = {module for module in package_modules("actions") if defines_action(module)}
+    return with_imports({"actions.server"} | actions)
+
+
+def modules_run_by(dockerfile: Path, argv: List[str]) -> Set[str]:
+    if argv[:2] == ["rasa", "run"]:
+        return rasa_server_modules(rasa_config_files(dockerfile, argv))
+    assert argv[:2] == ["python", "-m"], f"unknown command {argv}"
+    return action_server_modules() if argv[2] == "actions.server" else with_imports({argv[2]})
+
+
+def settings_variables() -> Dict[str, Set[str]]:
+    """Each function of core/settings.py -> the environment variables it reads, directly or through the
+    module's other functions."""
+    tree = ast.parse((ROOT / "core" / "settings.py").read_text(encoding="utf-8"))
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    reads, calls = {}, {}
+    for name, function in functions.items():
+        called = [node for node in ast.walk(function) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)]
+        reads[name] = {node.args[0].value for node in called if node.func.id == "_env"}
+        calls[name] = {node.func.id for node in called if node.func.id in functions}
+    changed = True
+    while changed:
+        changed = False
+        for name in functions:
+            more = set().union(*(reads[callee] for callee in calls[name])) - reads[name]
+            if more:
+                reads[name] |= more
+                changed = True
+    return reads
+
+
+def settings_called(modules: Set[str]) -> Set[str]:
+    return {node.attr for module in modules if module != "core.settings" for node in ast.walk(parsed(module))
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "settings"
+            and callable(getattr(settings, node.attr, None))}
+
+
+def variables_read_by(modules: Set[str]) -> Set[str]:
+    table = settings_variables()
+    return set().union(*(table.get(name, set()) for name in settings_called(modules)))
+
+
+def third_party_imports(modules: Set[str]) -> Set[str]:
+    tops = {name.split(".")[0] for module in modules for name in imported_names(module)}
+    return {top for top in tops if top not in sys.stdlib_module_names and top not in PROJECT_PACKAGES}
+
+
+def normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def distributions_of(modules: Set[str]) -> Set[str]:
+    mapping = importlib.metadata.packages_distributions()
+    missing = {module for module in modules if module not in mapping}
+    assert not missing, f"not installed in the test environment, so no distribution known: {missing}"
+    return {normalized(dist) for module in modules for dist in mapping[module]}
+
+
+def base_image_distributions(dist: str) -> Set[str]:
+    """What the official image of `dist` carries: `dist` and its requirements (no extras)."""
+    requirements = importlib.metadata.requires(dist) or []
+    names = {re.split(r"[\s;<>=!~\[(]", requirement)[0] for requirement in requirements}
+    optional = {re.split(r"[\s;<>=!~\[(]", requirement)[0] for requirement in requirements if "extra ==" in requirement}
+    return {normalized(name) for name in names - optional} | {normalized(dist)}
+
+
+def pinned_in(requirements_file: str) -> Set[str]:
+    lines = (ROOT / "requirements" / requirements_file).read_text(encoding="utf-8").splitlines()
+    return {normalized(line.split("==")[0]) for line in lines if "==" in line and not line.startswith("#")}
+
+
+# --- Dockerfiles ---------------------------------------------------------------------------------------
+
+def instructions(dockerfile: Path) -> List[Tuple[str, str]]:
+    text = re.sub(r"\\\n", " ", dockerfile.read_text(encoding="utf-8"))
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "") for line in lines]
+
+
+def stages(dockerfile: Path) -> List[List[Tuple[str, str]]]:
+    found: List[List[Tuple[str, str]]] = []
+    for instruction, args in instructions(dockerfile):
+        if instruction == "FROM":
+            found.append([])
+        found[-1].append((instruction, args))
+    return found
+
+
+def final_stage(dockerfile: Path) -> List[Tuple[str, str]]:
+    return stages(dockerfile)[-1]
+
+
+def exec_form(dockerfile: Path, instruction: str) -> Optional[List[str]]:
+    values = [json.loads(args) for name, args in final_stage(dockerfile) if name == instruction]
+    return values[-1] if values else None
+
+
+def image_variables(dockerfile: Path) -> Set[str]:
+    return {name for instruction, args in final_stage(dockerfile) if instruction == "ENV"
+            for name in re.findall(r"([A-Z_][A-Z0-9_]*)=", args)}
+
+
+def copies(dockerfile: Path) -> Iterator[Tuple[Optional[str], str, PurePosixPath]]:
+    """(stage it copies from or None for the build context, source, destination in the image) per source."""
+    for instruction, args in final_stage(dockerfile):
+        if instruction != "COPY":
+            continue
+        words = args.split()
+        stage = next((word.split("=", 1)[1] for word in words if word.startswith("--from=")), None)
+        paths = [word for word in words if not word.startswith("--")]
+        *sources, destination = paths
+        target = APP_DIR / destination
+        for source in sources:
+            into_directory = destination.endswith("/") and not source.endswith("/") or len(sources) > 1
+            yield stage, source, target / PurePosixPath(source).name if into_directory else target
+
+
+def copied_from(dockerfile: Path, container_path: PurePosixPath) -> Optional[Tuple[Optional[str], str]]:
+    """(stage, source path) that puts `container_path` into the image, if any COPY does."""
+    for stage, source, target in copies(dockerfile):
+        if container_path == target:
+            return stage, source
+        if source.endswith("/") and target in container_path.parents:
+            return stage, str(PurePosixPath(source) / container_path.relative_to(target))
+    return None
+
+
+def repository_file(dockerfile: Path, container_path: PurePosixPath) -> Path:
+    found = copied_from(dockerfile, container_path)
+    assert found and found[0] is None, f"{dockerfile.name} puts no file of the repository at {container_path}"
+    return ROOT / found[1]
+
+
+def pip_installs(dockerfile: Path) -> Tuple[Set[str], Set[str]]:
+    """Packages the final stage installs with pip, and the names of the constraint files it passes."""
+    packages, constraints = set(), set()
+    for instruction, args in final_stage(dockerfile):
+        for command in re.split(r"&&|;", args) if instruction == "RUN" else []:
+            words = iter(command.split())
+            if list(next(words, None) for _ in range(2)) != ["pip", "install"]:
+                continue
+            for word in words:
+                if word in ("-c", "--constraint"):
+                    constraints.add(PurePosixPath(next(words)).name)
+                elif word in ("-r", "--requirement"):
+                    next(words)
+                elif not word.startswith("-"):
+                    packages.add(normalized(re.split(r"[<>=!~\[;]", word)[0]))
+    return packages, constraints
+
+
+def dockerignore_lets_in(path: str) -> bool:
+    """The subset of .dockerignore syntax the file uses: patterns in order, `!` re-includes, last match wins,
+    a pattern matching a parent folder applies to what is in it."""
+    included = True
+    candidates = [path, *(str(parent) for parent in PurePosixPath(path).parents if str(parent) != ".")]
+    for pattern in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines():
+        pattern = pattern.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        negated = pattern.startswith("!")
+        bare = pattern.lstrip("!").rstrip("/")
+        if any(fnmatch(candidate, bare) for candidate in candidates):
+            included = negated
+    return included
+
+
+def option(argv: List[str], name: str) -> str:
+    assert name in argv, f"{name} missing from {argv}"
+    return argv[argv.index(name) + 1]
+
+
+# --- the commands the containers run ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def stub_bin(tmp_path_factory) -> Path:
+    """A `rasa` that prints its arguments (NUL-separated) instead of starting Rasa."""
+    folder = tmp_path_factory.mktemp("stub-bin")
+    stub = folder / "rasa"
+    stub.write_text("#!/bin/sh\nprintf 'rasa\\0'\nprintf '%s\\0' \"$@\"\n", encoding="utf-8")
+    stub.chmod(0o755)
+    return folder
+
+
+def script_argv(script: Path, stub_bin: Path, env: Dict[str, str]) -> List[str]:
+    environment = {"PATH": f"{stub_bin}{os.pathsep}{os.environ['PATH']}", **env}
+    result = subprocess.run(["bash", str(script)], env=environment, capture_output=True, text=True, timeout=30,
+                            cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.rstrip("\0").split("\0")
+
+
+def effective_argv(dockerfile: Path, command: Optional[List[str]] = None,
+                   args: Optional[List[str]] = None) -> List[str]:
+    """What a container runs: Kubernetes' `command` replaces the image's ENTRYPOINT (and its CMD), `args`
+    (and Compose's `command`) replace CMD."""
+    if command is not None:
+        return [*command, *(args or [])]
+    cmd = exec_form(dockerfile, "CMD") or []
+    return [*(exec_form(dockerfile, "ENTRYPOINT") or []), *(args if args is not None else cmd)]
+
+
+def server_argv(dockerfile: Path, argv: List[str], stub_bin: Path) -> List[str]:
+    """The process a container ends up running: a start script of the image is run (with a stub `rasa`)."""
+    if argv[0] != "bash":
+        return argv
+    script = repository_file(dockerfile, APP_DIR / argv[1])
+    return script_argv(script, stub_bin, {"BIND_HOST": "0.0.0.0", "WEBCHAT_ALLOWED_ORIGINS": SAMPLE_ORIGINS})
+
+
+def config_file_variables(path: Path) -> Set[str]:
+    """`${NAME}` in a Rasa config file's values (Rasa refuses to start while one is unset)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {name for text in yaml_strings(data) for name in ENV_REFERENCE.findall(text)}
+
+
+def script_required_variables(dockerfile: Path, argv: List[str]) -> Set[str]:
+    if argv[0] != "bash":
+        return set()
+    text = repository_file(dockerfile, APP_DIR / argv[1]).read_text(encoding="utf-8")
+    return set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*):\?", text))
+
+
+def rasa_config_files(dockerfile: Path, server: List[str]) -> List[Path]:
+    return [repository_file(dockerfile, APP_DIR / option(server, flag)) for flag in ("--credentials", "--endpoints")]
+
+
+def variables_needed(dockerfile: Path, argv: List[str], server: List[str]) -> Set[str]:
+    needed = variables_read_by(modules_run_by(dockerfile, server)) - set(DEFAULTS_ON_PURPOSE)
+    if server[:2] == ["rasa", "run"]:
+        needed |= set(RASA_READS) | script_required_variables(dockerfile, argv)
+        needed |= set().union(*map(config_file_variables, rasa_config_files(dockerfile, server)))
+    return needed
+
+
+# --- Kubernetes ------------------------------------------------------------------------------------------
+
+def kustomize(directory: Path) -> List[dict]:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.fail("kubectl is needed to render deploy/k8s (`kubectl kustomize`); install Debian's kubectl")
+    result = subprocess.run([kubectl, "kustomize", str(directory)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return [document for document in yaml.safe_load_all(result.stdout) if document]
+
+
+@pytest.fixture(scope="module")
+def rendered() -> List[dict]:
+    return kustomize(K8S)
+
+
+@pytest.fixture(scope="module")
+def with_rest_webhook(tmp_path_factory) -> List[dict]:
+    """deploy/k8s with its rest-webhook component, as an operator's overlay would use it."""
+    overlay = tmp_path_factory.mktemp("overlay")
+    base = os.path.relpath(K8S, overlay)
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump({
+        "resources": [base], "components": [f"{base}/components/rest-webhook"]}), encoding="utf-8")
+    return kustomize(overlay)
+
+
+def of_kind(documents: List[dict], kind: str) -> List[dict]:
+    return [document for document in documents if document["kind"] == kind]
+
+
+def named(documents: List[dict], kind: str, name: str) -> dict:
+    matches = [document for document in of_kind(documents, kind) if document["metadata"]["name"] == name]
+    assert len(matches) == 1, f"{kind} {name}: {len(matches)} found"
+    return matches[0]
+
+
+def pod_template(workload: dict) -> dict:
+    spec = workload["spec"]
+    return spec["jobTemplate"]["spec"]["template"] if workload["kind"] == "CronJob" else spec["template"]
+
+
+def k8s_containers(documents: List[dict]) -> Iterator[Tuple[dict, dict]]:
+    for workload in documents:
+        if workload["kind"] in ("Deployment", "Job", "CronJob"):
+            spec = pod_template(workload)["spec"]
+            for container in [*spec.get("initContainers", []), *spec["containers"]]:
+                yield workload, container
+
+
+def kustomization_images() -> Dict[str, str]:
+    """Image repository in the rendered manifests -> the image name the manifests use."""
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text(encoding="utf-8"))
+    return {entry.get("newName", entry["name"]): entry["name"] for entry in kustomization.get("images", [])}
+
+
+def repository_and_tag(image: str) -> Tuple[str, str]:
+    last = image.rsplit("/", 1)[-1]
+    return (image.rsplit(":", 1)[0], image.rsplit(":", 1)[1]) if ":" in last else (image, "")
+
+
+def k8s_dockerfile(container: dict) -> Path:
+    name = kustomization_images().get(repository_and_tag(container["image"])[0])
+    dockerfile = compose_image_dockerfiles().get(name)
+    assert dockerfile, f"container {container['name']}: image {container['image']} is built by no Dockerfile"
+    return dockerfile
+
+
+def config_map_data(documents: List[dict], name: str) -> Dict[str, str]:
+    return named(documents, "ConfigMap", name).get("data", {})
+
+
+def container_variables(documents: List[dict], container: dict) -> Set[str]:
+    names = {entry["name"] for entry in container.get("env", [])}
+    for source in container.get("envFrom", []):
+        assert "configMapRef" in source, f"{container['name']}: envFrom only from ConfigMaps (secrets key by key)"
+        names |= set(config_map_data(documents, source["configMapRef"]["name"]))
+    return names
+
+
+def container_values(documents: List[dict], container: dict) -> Dict[str, str]:
+    """The literal values a container's environment gets (ConfigMaps, then `value`s)."""
+    values = {key: value for source in container.get("envFrom", [])
+              for key, value in config_map_data(documents, source["configMapRef"]["name"]).items()}
+    return {**values, **{entry["name"]: entry["value"] for entry in container.get("env", []) if "value" in entry}}
+
+
+def container_port(container: dict, port) -> int:
+    if isinstance(port, int):
+        return port
+    return next(entry["containerPort"] for entry in container.get("ports", []) if entry.get("name") == port)
+
+
+def probes(container: dict) -> Dict[str, dict]:
+    return {kind: container[kind]["httpGet"] for kind in ("startupProbe", "readinessProbe", "livenessProbe")
+            if kind in container}
+
+
+def services_for(documents: List[dict], workload: dict) -> List[dict]:
+    labels = pod_template(workload)["metadata"].get("labels", {})
+    return [service for service in of_kind(documents, "Service")
+            if service["spec"].get("selector") and service["spec"]["selector"].items() <= labels.items()]
+
+
+def ingress_paths(documents: List[dict]) -> Set[Tuple[str, str, str, int]]:
+    """(pathType, path, Service, port) of every Ingress rule."""
+    return {(path["pathType"], path["path"], path["backend"]["service"]["name"],
+             path["backend"]["service"]["port"]["number"])
+            for ingress in of_kind(documents, "Ingress") for rule in ingress["spec"]["rules"]
+            for path in rule["http"]["paths"]}
+
+
+@pytest.fixture(scope="module")
+def k8s_workloads(rendered, stub_bin) -> List[dict]:
+    """Every container of the manifests, with its image's Dockerfile and the process it runs."""
+    found = []
+    for workload, container in k8s_containers(rendered):
+        dockerfile = k8s_dockerfile(container)
+        argv = effective_argv(dockerfile, container.get("command"), container.get("args"))
+        found.append({"workload": workload, "container": container, "dockerfile": dockerfile, "argv": argv,
+                      "server": server_argv(dockerfile, argv, stub_bin)})
+    return found
+
+
+def running(workloads: List[dict], prefix: List[str]) -> List[dict]:
+    return [entry for entry in workloads if entry["server"][:len(prefix)] == prefix]
+
+
+# --- Compose ---------------------------------------------------------------------------------------------
+
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+
+
+def compose_dockerfile(service: dict) -> Optional[Path]:
+    build = service.get("build")
+    if build is None:
+        return None
+    context = (COMPOSE_FILE.parent / build["context"]).resolve()
+    return context / build.get("dockerfile", "Dockerfile")
+
+
+def compose_image_dockerfiles() -> Dict[str, Path]:
+    """Image name (without tag) -> the Dockerfile the Compose file builds it from."""
+    return {repository_and_tag(service["image"])[0]: compose_dockerfile(service)
+            for service in compose()["services"].values() if service.get("build")}
+
+
+@pytest.fixture(scope="module")
+def compose_workloads(stub_bin) -> Dict[str, dict]:
+    found = {}
+    for name, service in compose()["services"].items():
+        dockerfile = compose_dockerfile(service)
+        if dockerfile:
+            argv = effective_argv(dockerfile, args=service.get("command"))
+            found[name] = {"service": service, "dockerfile": dockerfile, "argv": argv,
+                           "server": server_argv(dockerfile, argv, stub_bin)}
+    return found
+
+
+def env_file(path: Path) -> Dict[str, str]:
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+# --- HAProxy ---------------------------------------------------------------------------------------------
+
+def haproxy_sections(path: Path) -> Dict[str, List[List[str]]]:
+    sections: Dict[str, List[List[str]]] = {}
+    current = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        if not line[0].isspace():
+            current = " ".join(words)
+            sections[current] = []
+        else:
+            sections[current].append(words)
+    return sections
+
+
+def frontend(path: Path) -> List[List[str]]:
+    return next(lines for name, lines in haproxy_sections(path).items() if name.startswith("frontend"))
+
+
+def public_paths(path: Path) -> Tuple[Set[Tuple[str, str]], Set[Tuple[str, str]]]:
+    """Paths the frontend lets through always, and those only behind a switch (`acl_a acl_b` in the deny rule),
+    as (Ingress pathType, path)."""
+    lines = frontend(path)
+    kinds = {"path": "Exact", "path_beg": "Prefix"}
+    acls = {words[1]: (kinds[words[2]], words[3]) for words in lines if words[0] == "acl" and words[2] in kinds}
+    deny = next(words for words in lines if words[:2] == ["http-request", "deny"])
+    terms = " ".join(deny[deny.index("unless") + 1:]).split(" or ")
+    always = {acls[term] for term in terms if term in acls}
+    switched = {acls[name] for term in terms if " " in term for name in term.split() if name in acls}
+    return always, switched
+
+
+def backends(path: Path) -> Dict[str, List[List[str]]]:
+    return {name.split()[1]: lines for name, lines in haproxy_sections(path).items() if name.startswith("backend ")}
+
+
+# --- routes the servers really have ---------------------------------------------------------------------
+
+RASA_ROUTES = """
+import json, sys
+from rasa.core import run
+channels = run.create_http_input_channels(None, "credentials.yml")
+app = run.configure_app(channels, enable_api=False)
+print(json.dumps({"routes": sorted("/" + route.path for route in app.router.routes),
+                  "channels": {type(channel).__module__: "/webhooks/" + channel.name() for channel in channels}}))
+"""
+ACTION_ROUTES = """
+import json
+from actions.server import OPEN_PATHS, build_app
+app = build_app("a token")
+print(json.dumps({"routes": sorted("/" + route.path for route in app.router.routes), "open": sorted(OPEN_PATHS)}))
+"""
+
+
+def run_python(code: str) -> dict:
+    """In a process of its own: Rasa's channels patch Rasa's classes when imported."""
+    env = {**os.environ, "WEBCHAT_ALLOWED_ORIGINS": SAMPLE_ORIGINS}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def rasa_app() -> dict:
+    return run_python(RASA_ROUTES)
+
+
+@pytest.fixture(scope="module")
+def action_app() -> dict:
+    return run_python(ACTION_ROUTES)
+
+
+def served(routes: List[str], path_type: str, path: str) -> bool:
+    return path in routes if path_type == "Exact" else path.rstrip("/") in routes
+
+
+# --- the tests -------------------------------------------------------------------------------------------
+
+def test_kustomize_renders_the_deployment(rendered, k8s_workloads):
+    kinds = {document["kind"] for document in rendered}
+    assert {"Deployment", "Service", "HorizontalPodAutoscaler", "Ingress", "Job", "ConfigMap"} <= kinds
+    assert "Secret" not in kinds, "secrets are created outside git (deploy/k8s/secrets.env.example)"
+    rasa = running(k8s_workloads, ["rasa", "run"])
+    assert [entry["workload"]["kind"] for entry in rasa] == ["Deployment"]
+    assert rasa[0]["workload"]["spec"]["replicas"] == 2
+    assert [entry["workload"]["kind"] for entry in running(k8s_workloads, ["python", "-m", "actions.server"])] == [
+        "Deployment"]
+    assert any(entry["workload"]["kind"] == "Job" for entry in running(
+        k8s_workloads, ["python", "-m", "actions.catalog_cli", "load"])), "no Job loads the catalog"
+
+
+def test_rasa_image_starts_rasa_as_the_project_does(stub_bin, monkeypatch):
+    """The image's start script and ops/commands.py build the same `rasa run`, API token or not."""
+    argv = effective_argv(RASA_DOCKERFILE)
+    script = repository_file(RASA_DOCKERFILE, APP_DIR / argv[1])
+    for token in ("", "an-api-token"):
+        env = {"BIND_HOST": "0.0.0.0", "WEBCHAT_ALLOWED_ORIGINS": SAMPLE_ORIGINS, "RASA_API_TOKEN": token}
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("RASA_PORT", raising=False)
+        started = script_argv(script, stub_bin, env)
+        expected = rasa_server_command(Path(option(started, "--model")), endpoints=option(started, "--endpoints"))
+        assert started[1:] == expected[1:]
+    assert option(started, "--interface") == "0.0.0.0"
+    assert option(started, "--endpoints") == "deploy/cluster/endpoints.yml", "replicas need the cluster endpoints"
+
+
+def test_action_containers_run_the_projects_commands(k8s_workloads, compose_workloads):
+    for entry in [*k8s_workloads, *compose_workloads.values()]:
+        server = entry["server"]
+        if server[:3] == ["python", "-m", "actions.server"]:
+            assert server[1:] == action_server_command(int(option(server, "--port")))[1:]
+        if server[:2] == ["python", "-m"]:
+            source = module_file(server[2])
+            assert source and "__main__" in source.read_text(encoding="utf-8"), f"{server[2]} is not a command"
+
+
+def test_every_variable_the_code_reads_is_set_in_kubernetes(rendered, k8s_workloads):
+    for entry in k8s_workloads:
+        needed = variables_needed(entry["dockerfile"], entry["argv"], entry["server"])
+        available = container_variables(rendered, entry["container"]) | image_variables(entry["dockerfile"])
+        assert not needed - available, f"{entry['workload']['metadata']['name']}: unset {needed - available}"
+
+
+def test_every_variable_the_code_reads_is_set_in_compose(compose_workloads):
+    for name, entry in compose_workloads.items():
+        needed = variables_needed(entry["dockerfile"], entry["argv"], entry["server"])
+        available = set(entry["service"].get("environment", {})) | image_variables(entry["dockerfile"])
+        assert not needed - available, f"service {name}: unset {needed - available}"
+
+
+def test_defaults_on_purpose_are_variables_the_code_reads():
+    read = set().union(*settings_variables().values())
+    assert set(DEFAULTS_ON_PURPOSE) <= read, f"not read by core/settings.py: {set(DEFAULTS_ON_PURPOSE) - read}"
+
+
+def test_rasa_config_variables_never_come_from_optional_secrets(k8s_workloads):
+    """An optional secret key that is missing leaves the variable unset, and Rasa would not start."""
+    for entry in running(k8s_workloads, ["rasa", "run"]):
+        needed = set().union(*map(config_file_variables, rasa_config_files(entry["dockerfile"], entry["server"])))
+        for variable in entry["container"].get("env", []):
+            reference = variable.get("valueFrom", {}).get("secretKeyRef", {})
+            assert not (variable["name"] in needed and reference.get("optional")), variable["name"]
+
+
+def test_variable_references_are_defined_before_use(rendered):
+    for _, container in k8s_containers(rendered):
+        defined = {key for source in container.get("envFrom", [])
+                   for key in config_map_data(rendered, source["configMapRef"]["name"])}
+        for variable in container.get("env", []):
+            used = set(re.findall(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", variable.get("value", "")))
+            assert used <= defined, f"{container['name']}: {variable['name']} uses {used - defined} before it is set"
+            defined.add(variable["name"])
+
+
+def test_kubernetes_ports_match(rendered, k8s_workloads):
+    for entry in k8s_workloads:
+        if entry["workload"]["kind"] != "Deployment":
+            continue
+        container, port = entry["container"], int(option(entry["server"], "--port"))
+        assert [item["containerPort"] for item in container["ports"]] == [port]
+        for kind, probe in probes(container).items():
+            assert container_port(container, probe["port"]) == port, f"{container['name']} {kind}"
+        services = services_for(rendered, entry["workload"])
+        assert services, f"no Service selects {entry['workload']['metadata']['name']}"
+        for service in services:
+            assert [container_port(container, item["targetPort"]) for item in service["spec"]["ports"]] == [port]
+    for _, _, service_name, port in ingress_paths(rendered):
+        service = named(rendered, "Service", service_name)
+        assert port in [item["port"] for item in service["spec"]["ports"]], f"Ingress to {service_name}:{port}"
+
+
+def test_rasa_calls_the_action_service_on_its_port(rendered, k8s_workloads):
+    rasa = running(k8s_workloads, ["rasa", "run"])[0]
+    url = urlsplit(container_values(rendered, rasa["container"])["ACTION_ENDPOINT_URL"])
+    actions = running(k8s_workloads, ["python", "-m", "actions.server"])
+    service = named(rendered, "Service", url.hostname)
+    assert service in services_for(rendered, actions[0]["workload"])
+    assert url.port in [item["port"] for item in service["spec"]["ports"]]
+    assert url.path == "/webhook"
+
+
+def test_compose_ports_match(compose_workloads):
+    rasa_port = {int(option(entry["server"], "--port"))
+                 for entry in compose_workloads.values() if entry["server"][:2] == ["rasa", "run"]}
+    for name, entry in compose_workloads.items():
+        url = entry["service"].get("environment", {}).get("ACTION_ENDPOINT_URL")
+        if url:
+            target = compose_workloads[urlsplit(url).hostname]["server"]
+            assert target[:3] == ["python", "-m", "actions.server"], f"{name}: {url}"
+            assert urlsplit(url).port == int(option(target, "--port"))
+        check = " ".join(entry["service"].get("healthcheck", {}).get("test", []))
+        for port in re.findall(r"http://127\.0\.0\.1:(\d+)/", check):
+            assert int(port) == int(option(entry["server"], "--port")), f"{name} healthcheck"
+    servers = {words[2] for lines in backends(HAPROXY_COMPOSE).values() for words in lines if words[0] == "server"}
+    assert {int(server.rsplit(":", 1)[1]) for server in servers} == rasa_port
+
+
+def test_probes_and_health_checks_point_at_routes_that_exist(k8s_workloads, compose_workloads, rasa_app, action_app):
+    readiness_prefix = rasa_app["channels"]["channels.health"]
+    for entry in k8s_workloads:
+        checks = probes(entry["container"])
+        if entry["server"][:2] == ["rasa", "run"]:
+            assert all(probe["path"] in rasa_app["routes"] for probe in checks.values()), checks
+            assert checks["readinessProbe"]["path"].startswith(readiness_prefix + "/"), "ready means model loaded"
+        elif checks:
+            assert all(probe["path"] in action_app["routes"] for probe in checks.values()), checks
+            assert all(probe["path"] in action_app["open"] for probe in checks.values()), "probes carry no token"
+    for name, entry in compose_workloads.items():
+        check = " ".join(entry["service"].get("healthcheck", {}).get("test", []))
+        app = rasa_app if entry["server"][:2] == ["rasa", "run"] else action_app
+        for path in re.findall(r"http://127\.0\.0\.1:\d+(/[^\s'\"]*)", check):
+            assert path in app["routes"], f"{name} healthcheck {path}"
+    for lines in backends(HAPROXY_COMPOSE).values():
+        check = next(words for words in lines if words[:2] == ["option", "httpchk"])
+        assert check[3] in rasa_app["routes"] and check[3].startswith(readiness_prefix + "/")
+
+
+def test_ingress_opens_what_the_host_front_door_opens(rendered, with_rest_webhook, rasa_app):
+    always, switched = public_paths(HAPROXY_HOST)
+    assert public_paths(HAPROXY_COMPOSE) == (always, switched), "the Compose HAProxy opens other paths"
+    base = {(kind, path) for kind, path, _, _ in ingress_paths(rendered)}
+    assert base == always, "deploy/k8s opens other paths than deploy/haproxy.cfg by default"
+    assert {(kind, path) for kind, path, _, _ in ingress_paths(with_rest_webhook)} == always | switched
+    for kind, path in always | switched:
+        assert served(rasa_app["routes"], kind, path), f"{path}: no such route on the Rasa server"
+
+
+def test_web_chat_keeps_to_one_rasa_server(rendered):
+    for ingress in of_kind(rendered, "Ingress"):
+        paths = {path["path"] for rule in ingress["spec"]["rules"] for path in rule["http"]["paths"]}
+        annotations = ingress["metadata"].get("annotations", {})
+        if "/socket.io/" in paths:
+            assert annotations.get("nginx.ingress.kubernetes.io/affinity") == "cookie"
+            assert paths == {"/socket.io/"}, "affinity annotations apply to every path of the Ingress"
+        assert ingress["spec"]["ingressClassName"] == "nginx"
+        assert ingress["spec"].get("tls"), f"{ingress['metadata']['name']} without TLS"
+
+
+def test_compose_haproxy_balances_the_rasa_replicas(compose_workloads):
+    replicas = {name for name, entry in compose_workloads.items() if entry["server"][:2] == ["rasa", "run"]}
+    assert len(replicas) >= 2
+    lines = frontend(HAPROXY_COMPOSE)
+    sticky = next(words[1] for words in lines if words[0] == "use_backend" and "web_chat" in words)
+    assert any(words[0] == "acl" and words[1] == "web_chat" and words[3] == "/socket.io/" for words in lines)
+    for name, backend in backends(HAPROXY_COMPOSE).items():
+        assert ["balance", "roundrobin"] in backend
+        assert {words[2].rsplit(":", 1)[0] for words in backend if words[0] == "server"} == replicas, name
+        assert any(words[0] == "cookie" for words in backend) == (name == sticky), name
+
+
+def test_compose_haproxy_config_is_valid():
+    haproxy = shutil.which("haproxy") or ("/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None)
+    if haproxy is None:
+        pytest.skip("haproxy is not installed (scripts/test.sh installs Debian's package)")
+    result = subprocess.run([haproxy, "-c", "-f", str(HAPROXY_COMPOSE)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_images_are_pinned(rendered):
+    images = [container["image"] for _, container in k8s_containers(rendered)]
+    images += [service["image"] for service in compose()["services"].values()]
+    for image in images:
+        tag = repository_and_tag(image)[1]
+        assert tag and tag != "latest", f"{image} is not pinned"
+    for dockerfile, (repository, dist) in BASE_IMAGES.items():
+        bases = [args.split()[0] for instruction, args in instructions(dockerfile) if instruction == "FROM"]
+        assert set(bases) == {f"{repository}:{importlib.metadata.version(dist)}"}, f"{dockerfile.name}: {bases}"
+
+
+def test_images_install_what_the_code_imports(compose_workloads):
+    for dockerfile, (_, dist) in BASE_IMAGES.items():
+        modules = set().union(*(modules_run_by(dockerfile, entry["server"]) for entry in compose_workloads.values()
+                                if entry["dockerfile"] == dockerfile))
+        needed = distributions_of(third_party_imports(modules) | {"psycopg2"})  # PostgreSQL's SQLAlchemy driver
+        installed, constraints = pip_installs(dockerfile)
+        missing = needed - installed - base_image_distributions(dist)
+        assert not missing, f"{dockerfile.name} installs no {missing}"
+        for pins in PINNING_FILES:
+            unpinned = needed & pinned_in(pins) - (installed if pins in constraints else set())
+            assert not unpinned, f"{dockerfile.name}: {unpinned} not installed with -c requirements/{pins}"
+
+
+def test_images_copy_what_the_code_needs(compose_workloads, monkeypatch):
+    monkeypatch.delenv("CATALOG_FILE", raising=False)
+    for entry in compose_workloads.values():
+        dockerfile, server = entry["dockerfile"], entry["server"]
+        files = [module_file(module).relative_to(ROOT) for module in modules_run_by(dockerfile, server)]
+        if server[:2] == ["rasa", "run"]:
+            files += [path.relative_to(ROOT) for path in rasa_config_files(dockerfile, server)]
+            assert copied_from(dockerfile, APP_DIR / option(server, "--model")), "the model is not in the image"
+        else:
+            files.append(settings.catalog_file().relative_to(ROOT))
+        for path in files:
+            assert copied_from(dockerfile, APP_DIR / path.as_posix()), f"{dockerfile.name} lacks {path}"
+
+
+def test_the_model_comes_from_the_training_stage():
+    (stage, source), = [(stage, source) for stage, source, target in copies(RASA_DOCKERFILE) if target.name.endswith(
+        ".tar.gz")]
+    training = next(lines for lines in stages(RASA_DOCKERFILE) if lines[0][1].split()[-1] == stage)
+    train = next(args.split() for instruction, args in training if instruction == "RUN" and "rasa train" in args)
+    assert PurePosixPath(source) == APP_DIR / option(train, "--out") / f"{option(train, '--fixed-model-name')}.tar.gz"
+
+
+def test_build_context_lets_in_what_the_images_copy():
+    for dockerfile in BASE_IMAGES:
+        for stage, source, _ in copies(dockerfile):
+            if stage is not None:
+                continue
+            path = ROOT / source
+            assert path.exists(), f"{dockerfile.name} copies {source}, which does not exist"
+            files = [path] if path.is_file() else [item for item in path.rglob("*")
+                                                   if item.is_file() and "__pycache__" not in item.parts]
+            for item in files:
+                assert dockerignore_lets_in(item.relative_to(ROOT).as_posix()), f".dockerignore keeps out {item}"
+    assert not dockerignore_lets_in(".env") and not dockerignore_lets_in("deploy/.env")
+
+
+def test_containers_run_as_non_root(rendered):
+    for dockerfile in BASE_IMAGES:
+        users = [args.strip() for instruction, args in final_stage(dockerfile) if instruction == "USER"]
+        assert users and users[-1] not in ("root", "0"), f"{dockerfile.name} runs as {users[-1:]}"
+    for workload, container in k8s_containers(rendered):
+        pod = pod_template(workload)["spec"].get("securityContext", {})
+        assert pod.get("runAsNonRoot") is True and pod.get("runAsUser", 0) != 0, workload["metadata"]["name"]
+        assert container.get("securityContext", {}).get("allowPrivilegeEscalation") is False, container["name"]
+
+
+def test_resources_and_autoscaling(rendered, k8s_workloads):
+    for _, container in k8s_containers(rendered):
+        resources = container.get("resources", {})
+        for bound in ("requests", "limits"):
+            assert {"cpu", "memory"} <= set(resources.get(bound, {})), f"{container['name']}: {bound}"
+    rasa = running(k8s_workloads, ["rasa", "run"])[0]["workload"]
+    (autoscaler,) = of_kind(rendered, "HorizontalPodAutoscaler")
+    target = autoscaler["spec"]["scaleTargetRef"]
+    assert (target["kind"], target["name"]) == ("Deployment", rasa["metadata"]["name"])
+    assert autoscaler["spec"]["minReplicas"] == rasa["spec"]["replicas"] <= autoscaler["spec"]["maxReplicas"]
+
+
+def test_compose_file_builds_from_dockerfiles_that_exist(compose_workloads):
+    services = compose()["services"]
+    for name, service in services.items():
+        dockerfile = compose_dockerfile(service)
+        assert dockerfile is None or dockerfile in BASE_IMAGES, f"{name}: {dockerfile}"
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            assert not source.startswith(".") or (COMPOSE_FILE.parent / source).exists(), f"{name}: {volume}"
+        assert "ports" not in service or name == "haproxy", f"{name} publishes a port: only HAProxy may"
+    loaders = [name for name, entry in compose_workloads.items()
+               if entry["server"][:4] == ["python", "-m", "actions.catalog_cli", "load"]]
+    assert loaders and all(services[name].get("restart") == "no" for name in loaders)
+    actions = next(entry for entry in compose_workloads.values() if entry["server"][2:3] == ["actions.server"])
+    assert actions["service"]["depends_on"][loaders[0]]["condition"] == "service_completed_successfully"
+
+
+def test_compose_variables_are_documented():
+    used = set(ENV_REFERENCE.findall(COMPOSE_FILE.read_text(encoding="utf-8").replace("$${", "")))
+    documented = env_file(COMPOSE_ENV_EXAMPLE)
+    assert used == set(documented), f"undocumented: {used - set(documented)}, unused: {set(documented) - used}"
+
+
+def test_no_secret_values_in_kubernetes(rendered):
+    for _, container in k8s_containers(rendered):
+        for variable in container.get("env", []):
+            if SECRET_LIKE.search(variable["name"]):
+                reference = variable.get("valueFrom", {}).get("secretKeyRef", {})
+                assert reference.get("name") == SECRET_NAME, f"{container['name']}: {variable['name']} not a secret"
+            assert_no_password(variable.get("value", ""), r"\$\([A-Z_]+\)")
+    for config_map in of_kind(rendered, "ConfigMap"):
+        for key, value in config_map.get("data", {}).items():
+            assert not SECRET_LIKE.search(key), f"secret-like {key} in ConfigMap {config_map['metadata']['name']}"
+            assert_no_password(value, r"\$\([A-Z_]+\)")
+
+
+def test_no_secret_values_in_compose():
+    for name, service in compose()["services"].items():
+        for key, value in service.get("environment", {}).items():
+            if SECRET_LIKE.search(key):
+                assert re.fullmatch(r"\$\{[^}]+\}", str(value)), f"{name}: {key} is not a ${{...}} reference"
+            assert_no_password(str(value), r"\$\{[^}]+\}")
+    example = env_file(COMPOSE_ENV_EXAMPLE)
+    assert not any(value for key, value in example.items() if SECRET_LIKE.search(key)), "a secret in the example"
+
+
+def assert_no_password(value: str, reference: str) -> None:
+    """A URL's password may only be a reference to a variable."""
+    for password in re.findall(r"://[^:/@\s]+:([^@\s]+)@", value):
+        assert re.fullmatch(reference, password), f"a password in {value!r}"
+
+
+def test_secret_template_lists_exactly_the_keys_the_manifests_read(rendered):
+    template = env_file(SECRETS_TEMPLATE)
+    assert not any(template.values()), "secrets.env.example holds values"
+    referenced = {(reference["name"], reference["key"]) for _, container in k8s_containers(rendered)
+                  for variable in container.get("env", [])
+                  for reference in [variable.get("valueFrom", {}).get("secretKeyRef")] if reference}
+    assert {name for name, _ in referenced} == {SECRET_NAME}
+    assert {key for _, key in referenced} == set(template)
+
+
+def test_filled_in_secrets_stay_out_of_git():
+    for path in ("deploy/k8s/secrets.env", "deploy/.env"):
+        result = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT)
+        assert result.returncode == 0, f"git does not ignore {path}"
