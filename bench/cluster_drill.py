@@ -29,11 +29,11 @@ import requests
 
 from bench.drill_load import QUESTIONS, QUESTIONS_PER_CONVERSATION
 from tests.assistant import Cluster, Learner, running_cluster, train_model
-from tests.slack_standin import SlackStandIn, event_callback, signed
+from tests.slack_standin import SUPPORT, SlackStandIn, slack_settings, staff_says
 
 CLIENT_TIMEOUT_SECONDS = 30.0
 TICKS = os.sysconf("SC_CLK_TCK")
-SLACK_TOKEN, SLACK_SECRET, SUPPORT = "xoxb-drill", "drill-secret", "CSUPPORT"
+SLACK_TOKEN, SLACK_SECRET = "xoxb-drill", "drill-secret"
 WEB_ORIGIN = "http://localhost:8080"
 REPORT = Path(__file__).resolve().parent / "results" / "cluster_drill.md"
 
@@ -163,13 +163,6 @@ def long_conversation(cluster: Cluster, turns: int = 205) -> Dict[str, float]:
             "turn 200": statistics.median(latencies[195:205]) * 1000}
 
 
-def staff_says(rasa_url: str, text: str, thread_ts: str) -> None:
-    event = {"type": "message", "channel": SUPPORT, "channel_type": "channel", "user": "USTAFF", "text": text,
-             "ts": f"{time.time():.6f}", "thread_ts": thread_ts}
-    headers, body = signed(SLACK_SECRET, event_callback(event, f"Ev{uuid.uuid4().hex[:10].upper()}"))
-    requests.post(f"{rasa_url}/webhooks/slack/webhook", data=body, headers=headers, timeout=30).raise_for_status()
-
-
 def continuity(cluster: Cluster, slack: SlackStandIn) -> List[str]:
     """The learner's program and a handoff in progress survive the death of the server that held them."""
     first, second = cluster.replica_urls
@@ -194,7 +187,7 @@ def continuity(cluster: Cluster, slack: SlackStandIn) -> List[str]:
         await learner.hear("asked the learner-support team")
         posted = await asyncio.to_thread(slack.wait_for_posts, 1, channel=SUPPORT, containing="give credit?")
         await asyncio.to_thread(cluster.kill, "rasa1")  # the learner's server dies mid-handoff
-        await asyncio.to_thread(staff_says, second, "Hello from support, still here?", posted[0]["ts"])
+        await asyncio.to_thread(staff_says, second, SLACK_SECRET, "Hello from support, still here?", posted[0]["ts"])
         back = Learner(second, origin=WEB_ORIGIN, session_id=learner.session_id)  # the widget reconnects
         await back.connect()
         heard = await back.hear("Hello from support")
@@ -228,8 +221,7 @@ def main() -> int:
     seconds = float(os.environ.get("DRILL_PHASE_SECONDS", 30))
     train_model()
     slack = SlackStandIn(SLACK_TOKEN)
-    env = {"SLACK_BOT_TOKEN": SLACK_TOKEN, "SLACK_SIGNING_SECRET": SLACK_SECRET, "SLACK_SUPPORT_CHANNEL": SUPPORT,
-           "SLACK_API_URL": slack.api_url, "SLACK_RETRY_SECONDS": "1", "WEBCHAT_ALLOWED_ORIGINS": WEB_ORIGIN}
+    env = slack_settings(slack, SLACK_SECRET, WEB_ORIGIN)
     phases = []
     try:
         with tempfile.TemporaryDirectory() as workdir:

@@ -15,6 +15,9 @@ from actions.catalog_file import parse_catalog
 from actions.catalog_loader import load_catalog
 from actions.catalog_view import forget_views
 from core.db import engine_for
+from tests.slack_standin import SlackStandIn
+
+SLACK_TOKEN = "xoxb-test-token"
 
 # Property tests: the same examples on every `make test` (a CI result that does not depend on luck);
 # HYPOTHESIS_PROFILE=explore draws new random examples, to look for new failures.
@@ -100,3 +103,11 @@ def sqlite_catalog_url(tmp_path_factory, catalog_dict):
     yield url
     engine_for(url).dispose()
     forget_views()
+
+
+@pytest.fixture(scope="module")
+def slack():
+    """A stand-in for Slack's Web API, one per test module (`tests/slack_standin.py`)."""
+    stand_in = SlackStandIn(SLACK_TOKEN)
+    yield stand_in
+    stand_in.close()

@@ -9,9 +9,12 @@ import hmac
 import json
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Dict, List, Optional
 from urllib.parse import parse_qs
+
+import requests
 
 from bench.servers import free_port
 
@@ -111,3 +114,21 @@ def event_callback(event: Dict, event_id: str, bot_user_id: str = "UBOT") -> Dic
         "authorizations": [{"team_id": "T1", "user_id": bot_user_id, "is_bot": True}],
         "event": event,
     }
+
+
+SUPPORT = "CSUPPORT"  # the support channel the tests' assistants post handoffs to
+
+
+def slack_settings(stand_in: "SlackStandIn", secret: str, web_origin: str) -> Dict[str, str]:
+    """The environment that points an assistant's Slack at the stand-in (handoff loop every second)."""
+    return {"SLACK_BOT_TOKEN": stand_in.token, "SLACK_SIGNING_SECRET": secret, "SLACK_SUPPORT_CHANNEL": SUPPORT,
+            "SLACK_API_URL": stand_in.api_url, "SLACK_RETRY_SECONDS": "1", "WEBCHAT_ALLOWED_ORIGINS": web_origin}
+
+
+def staff_says(rasa_url: str, secret: str, text: str, thread_ts: str) -> None:
+    """A staff member's reply in a handoff's thread, delivered to that Rasa server as Slack would."""
+    event = {"type": "message", "channel": SUPPORT, "channel_type": "channel", "user": "USTAFF", "text": text,
+             "ts": f"{time.time():.6f}", "thread_ts": thread_ts}
+    headers, body = signed(secret, event_callback(event, f"Ev{uuid.uuid4().hex[:10].upper()}"))
+    response = requests.post(f"{rasa_url}/webhooks/slack/webhook", data=body, headers=headers, timeout=30)
+    assert response.status_code == 200, response.text

@@ -14,26 +14,18 @@ import requests
 from sqlalchemy import create_engine, text
 
 from tests.assistant import Learner, queued_events, running_cluster, train_model
-from tests.slack_standin import SlackStandIn, event_callback, signed
+from tests.slack_standin import SUPPORT, slack_settings, staff_says
 
 pytestmark = pytest.mark.e2e
-TOKEN, SECRET, SUPPORT = "xoxb-cluster-token", "cluster-secret", "CSUPPORT"
+SECRET = "cluster-secret"
 WEB_ORIGIN = "http://localhost:8080"
-
-
-@pytest.fixture(scope="module")
-def slack():
-    stand_in = SlackStandIn(TOKEN)
-    yield stand_in
-    stand_in.close()
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, slack):
     train_model()
-    env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_SUPPORT_CHANNEL": SUPPORT,
-           "SLACK_API_URL": slack.api_url, "SLACK_RETRY_SECONDS": "1", "WEBCHAT_ALLOWED_ORIGINS": WEB_ORIGIN}
-    with running_cluster(tmp_path_factory.mktemp("cluster"), replicas=2, extra_env=env) as running:
+    with running_cluster(tmp_path_factory.mktemp("cluster"), replicas=2,
+                         extra_env=slack_settings(slack, SECRET, WEB_ORIGIN)) as running:
         yield running
 
 
@@ -42,14 +34,6 @@ def ask(url, sender, message):
     response = requests.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=60)
     assert response.status_code == 200, response.text
     return "\n".join(reply.get("text", "") for reply in response.json()), response.headers.get("X-Served-By")
-
-
-def staff_says(rasa_url, text_, thread_ts):
-    event = {"type": "message", "channel": SUPPORT, "channel_type": "channel", "user": "USTAFF", "text": text_,
-             "ts": f"{time.time():.6f}", "thread_ts": thread_ts}
-    headers, body = signed(SECRET, event_callback(event, f"Ev{uuid.uuid4().hex[:10].upper()}"))
-    response = requests.post(f"{rasa_url}/webhooks/slack/webhook", data=body, headers=headers, timeout=30)
-    assert response.status_code == 200, response.text
 
 
 def event_types(cluster, sender):
@@ -123,17 +107,17 @@ def test_a_staff_reply_reaches_the_learner_on_the_other_server(cluster, slack):
         posted = await asyncio.to_thread(slack.wait_for_posts, 1, channel=SUPPORT, containing="give credit?")
         thread_ts = posted[0]["ts"]
 
-        await asyncio.to_thread(staff_says, second, "Hi, Sam from support here.", thread_ts)  # Slack -> second
+        await asyncio.to_thread(staff_says, second, SECRET, "Hi, Sam from support here.", thread_ts)  # Slack -> second
         assert await learner.hear("Sam from support") == "Hi, Sam from support here."
 
         await learner.disconnect()
-        await asyncio.to_thread(staff_says, second, "Are you still there?", thread_ts)
+        await asyncio.to_thread(staff_says, second, SECRET, "Are you still there?", thread_ts)
         await asyncio.sleep(1)
         back = Learner(second, origin=WEB_ORIGIN, session_id=learner.session_id)  # reconnects to the other
         await back.connect()
         assert await back.hear("still there") == "Are you still there?"  # kept while nobody had the socket
 
-        await asyncio.to_thread(staff_says, first, "!done", thread_ts)
+        await asyncio.to_thread(staff_says, first, SECRET, "!done", thread_ts)
         await back.hear("handed you back to me")
         await back.disconnect()
         return learner.session_id

@@ -6,18 +6,10 @@ import asyncio
 import pytest
 
 from tests.assistant import Learner, running_assistant, train_model
-from tests.slack_standin import SlackStandIn
 
 pytestmark = pytest.mark.e2e
 TOKEN, SUPPORT, WEB_ORIGIN = "xoxb-test-token", "CSUPPORT", "http://127.0.0.1:8080"
 TIMEOUT_MINUTES = 0.1  # six seconds
-
-
-@pytest.fixture(scope="module")
-def slack():
-    stand_in = SlackStandIn(TOKEN)
-    yield stand_in
-    stand_in.close()
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from core import notices
 from tests.assistant import Learner, running_assistant, train_model
-from tests.slack_standin import SlackStandIn, event_callback
+from tests.slack_standin import event_callback
 
 pytestmark = pytest.mark.e2e
 SECRET = "test-signing-secret"
@@ -29,13 +29,6 @@ SUPPORT = "CSUPPORT"
 WEB_ORIGIN = "http://127.0.0.1:8080"
 QUESTION = "how much does the MITx SCM cost?"
 ANSWER = "MITx Supply Chain Management: $1,350 in total"
-
-
-@pytest.fixture(scope="module")
-def slack():
-    stand_in = SlackStandIn(TOKEN)
-    yield stand_in
-    stand_in.close()
 
 
 @pytest.fixture(scope="module")

@@ -8,20 +8,13 @@ import pytest
 import requests
 
 from tests.assistant import Learner, running_assistant, train_model
-from tests.slack_standin import SlackStandIn, event_callback, signed
+from tests.slack_standin import event_callback, signed
 
 pytestmark = pytest.mark.e2e
 SECRET = "test-signing-secret"
 TOKEN = "xoxb-test-token"
 SUPPORT = "CSUPPORT"
 WEB_ORIGIN = "http://127.0.0.1:8080"
-
-
-@pytest.fixture(scope="module")
-def slack():
-    stand_in = SlackStandIn(TOKEN)
-    yield stand_in
-    stand_in.close()
 
 
 @pytest.fixture(scope="module")
