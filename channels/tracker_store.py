@@ -1,51 +1,105 @@
-"""Rasa's SQL tracker store, saving a turn without reading the conversation again.
+"""Rasa's SQL tracker store, with the cost of a turn kept flat as the conversation grows.
 
-Rasa 3.6's SQLTrackerStore, to save a turn, counts the conversation's stored events with a query (to
-know which events are new) and, when an event broker is configured, loads and rebuilds the whole
-conversation a second time to work out which events to publish. Both grow with the conversation.
+Rasa 3.6's SQLTrackerStore, on every message, loads every event of the conversation's session and
+replays them into a new tracker; to save, it counts the stored events with a query and, when an event
+broker is configured, loads and replays the whole conversation a second time to find the events to
+publish. All of that grows with the conversation.
 
-This store remembers, on each tracker it hands out, how many of its events are already stored. The
-turn's new events are simply the ones after that: they are inserted and published without reading
-anything back. That is exact because one conversation is handled by one server at a time (Rasa's lock
-store; `channels.lock_store` across servers). A tracker this store did not hand out (a new one) is
-saved the way Rasa saves it. Reading a conversation is unchanged.
+This store:
+- remembers, on each tracker it hands out, how many of its events are stored: a turn's new events are
+  the ones after that, inserted in one statement and published without reading anything back;
+- keeps the trackers it saved in memory (least recently used first out), and on the next message reads
+  only the events stored after the one it last saw. Those are the events another Rasa server added
+  meanwhile (the conversation moved), applied the way Rasa replays them. If the last event it saw is
+  gone (the conversation was erased) or a new session started elsewhere, it loads the conversation
+  the way Rasa does.
 
-Configured in endpoints.yml and deploy/cluster/endpoints.yml as
-`channels.tracker_store.IncrementalSQLTrackerStore`.
+Both rest on one conversation being handled by one server at a time (Rasa's lock store;
+`channels.lock_store` across servers). A tracker this store did not hand out (a new conversation) is
+saved the way Rasa saves it. Configured in endpoints.yml and deploy/cluster/endpoints.yml as
+`channels.tracker_store.IncrementalSQLTrackerStore`; TRACKER_CACHE_SIZE conversations are kept.
 """
 
 import itertools
 import json
+import os
+from typing import Optional
 
+from cachetools import LRUCache
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import Event, SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy import func, select
 
-STORED_EVENTS = "_micromasters_stored_events"  # set on trackers this store handed out or saved
+STORED_EVENTS = "_micromasters_stored_events"  # on trackers this store handed out or saved
+LAST_EVENT_ID = "_micromasters_last_event_id"  # the id of the last stored event the tracker holds
 
 
 class IncrementalSQLTrackerStore(SQLTrackerStore):
-    async def retrieve(self, sender_id: str):
-        tracker = await super().retrieve(sender_id)
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._saved: LRUCache = LRUCache(maxsize=int(os.environ.get("TRACKER_CACHE_SIZE") or 1000))
+
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        tracker = self._caught_up(self._saved.pop(sender_id, None))
+        if tracker is None:
+            tracker = await super().retrieve(sender_id)
+            if tracker is not None:
+                setattr(tracker, LAST_EVENT_ID, self._last_event_id(sender_id))
         if tracker is not None:
             setattr(tracker, STORED_EVENTS, len(tracker.events))
+        return tracker
+
+    def _caught_up(self, tracker: Optional[DialogueStateTracker]) -> Optional[DialogueStateTracker]:
+        """The saved tracker with the events stored since, or None when it must be loaded afresh.
+
+        Popped from the cache first: a turn that fails before it is saved leaves nothing half-done."""
+        if tracker is None:
+            return None
+        last_seen = getattr(tracker, LAST_EVENT_ID)
+        with self.session_scope() as session:
+            rows = session.execute(
+                select(self.SQLEvent.id, self.SQLEvent.type_name, self.SQLEvent.data)
+                .where(self.SQLEvent.sender_id == tracker.sender_id, self.SQLEvent.id >= last_seen)
+                .order_by(self.SQLEvent.id)
+            ).all()
+        if not rows or rows[0].id != last_seen or any(row.type_name == SessionStarted.type_name for row in rows):
+            return None
+        for event in deserialise_events([json.loads(row.data) for row in rows[1:]]):
+            tracker.update(event)
+        setattr(tracker, LAST_EVENT_ID, rows[-1].id)
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         stored = getattr(tracker, STORED_EVENTS, None)
         if stored is None:
             await super().save(tracker)
-        else:
-            new_events = list(itertools.islice(tracker.events, stored, None))
-            if self.event_broker is not None:
-                await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
+            setattr(tracker, STORED_EVENTS, len(tracker.events))
+            return  # not kept yet: a new tracker goes on into its first turn, and is kept after it
+        new_events = list(itertools.islice(tracker.events, stored, None))
+        if self.event_broker is not None:
+            await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
+        if new_events:
             with self.session_scope() as session:
-                session.add_all([self._row(tracker.sender_id, event) for event in new_events])
+                session.execute(self.SQLEvent.__table__.insert(),
+                                [self._row(tracker.sender_id, event) for event in new_events])
                 session.commit()
         setattr(tracker, STORED_EVENTS, len(tracker.events))
+        setattr(tracker, LAST_EVENT_ID, self._last_event_id(tracker.sender_id))
+        if any(isinstance(event, SessionStarted) for event in new_events):
+            self._saved.pop(tracker.sender_id, None)  # a new session: next time, load it as Rasa would
+        else:
+            self._saved[tracker.sender_id] = tracker  # at rest until the next message takes it
 
-    def _row(self, sender_id: str, event):
+    def _last_event_id(self, sender_id: str) -> Optional[int]:
+        with self.session_scope() as session:
+            return session.execute(
+                select(func.max(self.SQLEvent.id)).where(self.SQLEvent.sender_id == sender_id)).scalar()
+
+    @staticmethod
+    def _row(sender_id: str, event: Event) -> dict:
         data = event.as_dict()
-        return self.SQLEvent(sender_id=sender_id, type_name=event.type_name, timestamp=data.get("timestamp"),
-                             intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-                             action_name=data.get("name"), data=json.dumps(data))
+        return {"sender_id": sender_id, "type_name": event.type_name, "timestamp": data.get("timestamp"),
+                "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                "action_name": data.get("name"), "data": json.dumps(data)}

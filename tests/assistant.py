@@ -217,6 +217,7 @@ def running_cluster(workdir: Path, replicas: int = 2, extra_env: Optional[Dict[s
     assert ENDPOINTS.exists()
     subprocess.run([str(VENV_BIN / "python"), "-m", "actions.catalog_cli", "load"], env=env, cwd=PROJECT_ROOT,
                    check=True, stdout=subprocess.DEVNULL)
+    workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "haproxy.cfg").write_text(haproxy_config("127.0.0.1", proxy_port, ports), encoding="utf-8")
     commands = programs(workdir, MODEL, ports, action_port)
     commands.pop("web")

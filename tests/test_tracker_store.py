@@ -1,7 +1,9 @@
 """The incremental SQL tracker store stores and publishes exactly what Rasa's own does, turn by turn,
-without reading the conversation back (SQLite files and Rasa's SQL event broker)."""
+without reading the conversation back; a conversation that moves between servers, or is erased, is
+read correctly (SQLite files and Rasa's SQL event broker)."""
 
 import asyncio
+import itertools
 import json
 
 from rasa.core.brokers.sql import SQLEventBroker
@@ -14,18 +16,23 @@ from channels.tracker_store import IncrementalSQLTrackerStore
 from tests.assistant import PROJECT_ROOT
 
 DOMAIN = Domain.load(str(PROJECT_ROOT / "domain.yml"))
-TURNS = [("how much does the MITx SCM cost?", "$1,350 in total"), ("and the credit?", "Yes: it counts"),
-         ("thanks", "You're welcome")]
+TURNS = [("how much does the MITx SCM cost?", "$1,350 in total", "mitx-supply-chain-management"),
+         ("and the credit?", "Yes: it counts", "mitx-supply-chain-management"),
+         ("what about the columbia AI one?", "ColumbiaX Artificial Intelligence: ...", "columbiax-ai"),
+         ("thanks", "You're welcome", "columbiax-ai")]
 
 
-async def converse(store, sender: str) -> None:
-    """Three turns, each read from the store, extended and saved, as Rasa's processor does."""
-    tracker = await store.get_or_create_tracker(sender)
-    await store.save(tracker)
-    for question, answer in TURNS:
+async def converse(servers, sender: str) -> None:
+    """The turns, each read from a store, extended and saved as Rasa's processor does; with several
+    stores (servers on one database), the conversation moves from one to the next at every turn."""
+    stores = itertools.cycle(servers)
+    tracker = await servers[0].get_or_create_tracker(sender)
+    await servers[0].save(tracker)
+    for question, answer, program in TURNS:
+        store = next(stores)
         tracker = await store.retrieve(sender)
         tracker.update(UserUttered(question, intent={"name": "ask_cost", "confidence": 0.9}))
-        tracker.update(SlotSet("program", "mitx-supply-chain-management"))
+        tracker.update(SlotSet("program", program))
         tracker.update(ActionExecuted("action_answer"))
         tracker.update(BotUttered(answer))
         await store.save(tracker)
@@ -33,17 +40,20 @@ async def converse(store, sender: str) -> None:
         await store.save(tracker)  # a second save of the same tracker in one turn adds only the new event
 
 
+def events_of(tracker):
+    return [(event.type_name, getattr(event, "text", None)) for event in tracker.events]
+
+
 def stored_and_published(store_class, tmp_path, name):
     broker = SQLEventBroker(db=str(tmp_path / f"{name}-broker.db"))
     store = store_class(DOMAIN, host=f"sqlite:///{tmp_path / f'{name}.db'}", event_broker=broker)
-    asyncio.run(converse(store, "learner-1"))
+    asyncio.run(converse([store], "learner-1"))
     tracker = asyncio.run(store.retrieve("learner-1"))
-    stored = [(event.type_name, getattr(event, "text", None)) for event in tracker.events]
     engine = create_engine(f"sqlite:///{tmp_path / f'{name}-broker.db'}")
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT data FROM events ORDER BY id")).all()
     published = [(json.loads(row.data)["event"], json.loads(row.data).get("text")) for row in rows]
-    return stored, published, tracker.get_slot("program")
+    return events_of(tracker), published, tracker.get_slot("program")
 
 
 def test_stores_and_publishes_each_event_once_like_rasas_store(tmp_path):
@@ -52,6 +62,29 @@ def test_stores_and_publishes_each_event_once_like_rasas_store(tmp_path):
     stored, published, program = ours
     assert stored == published  # every stored event published once, in order
     assert [kind for kind, _ in stored].count("user") == len(TURNS)
-    assert [said for kind, said in stored if kind == "bot"] == [answer for _, answer in TURNS]
-    assert program == "mitx-supply-chain-management"
+    assert [said for kind, said in stored if kind == "bot"] == [answer for _, answer, _ in TURNS]
+    assert program == "columbiax-ai"
     assert ours == rasas
+
+
+def test_a_conversation_moving_between_servers_reads_what_the_other_server_added(tmp_path):
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    first, second = IncrementalSQLTrackerStore(DOMAIN, host=url), IncrementalSQLTrackerStore(DOMAIN, host=url)
+    asyncio.run(converse([first, second], "learner-2"))
+    fresh = asyncio.run(SQLTrackerStore(DOMAIN, host=url).retrieve("learner-2"))
+    for server in (first, second):  # each has a tracker from memory, caught up with the other's turns
+        tracker = asyncio.run(server.retrieve("learner-2"))
+        assert events_of(tracker) == events_of(fresh)
+        assert tracker.get_slot("program") == "columbiax-ai"
+        asyncio.run(server.save(tracker))
+    assert [kind for kind, _ in events_of(fresh)].count("user") == len(TURNS)
+
+
+def test_an_erased_conversation_is_not_served_from_memory(tmp_path):
+    url = f"sqlite:///{tmp_path / 'erased.db'}"
+    store = IncrementalSQLTrackerStore(DOMAIN, host=url)
+    asyncio.run(converse([store], "learner-3"))
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM events WHERE sender_id = 'learner-3'"))
+    assert asyncio.run(store.retrieve("learner-3")) is None
