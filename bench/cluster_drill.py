@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
@@ -43,6 +44,7 @@ class Phase:
     name: str
     latencies: List[float] = field(default_factory=list)
     errors: int = 0
+    error_kinds: Counter = field(default_factory=Counter)
     lost: int = 0
     seconds: float = 0.0
     cpu: Dict[str, float] = field(default_factory=dict)
@@ -91,13 +93,15 @@ def ask(session: requests.Session, url: str, sender: str, message: str, phase: P
         response = session.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": message},
                                 timeout=CLIENT_TIMEOUT_SECONDS)
         texts = [item.get("text") or "" for item in response.json()] if response.status_code == 200 else None
+        kind = f"HTTP {response.status_code}"
     except requests.Timeout:
         texts = []  # no answer at all: lost
-    except (requests.RequestException, ValueError):
-        texts = None  # refused or broken: the client can retry
+    except (requests.RequestException, ValueError) as error:
+        texts, kind = None, type(error).__name__  # refused or broken: the client can retry
     with lock:
         if texts is None:
             phase.errors += 1
+            phase.error_kinds[kind] += 1
         elif any(text.strip() for text in texts):
             phase.latencies.append(time.monotonic() - start)
         else:
@@ -134,7 +138,7 @@ def load_phase(cluster: Cluster, name: str, conversations: int, seconds: float,
     after = cpu_by_part(cluster)
     phase.cpu = cpu_used(before, after)
     print(f"  {name}: {phase.replies / phase.seconds:.1f} replies/s, p95 {phase.percentile(0.95):.0f} ms, "
-          f"{phase.errors} errors, {phase.lost} lost", flush=True)
+          f"{phase.errors} errors {dict(phase.error_kinds)}, {phase.lost} lost", flush=True)
     return phase
 
 

@@ -20,10 +20,11 @@ saved the way Rasa saves it. Configured in endpoints.yml and deploy/cluster/endp
 `channels.tracker_store.IncrementalSQLTrackerStore`; TRACKER_CACHE_SIZE conversations are kept.
 """
 
+import asyncio
 import itertools
 import json
 import os
-from typing import Optional
+from typing import List, Optional, Tuple
 
 from cachetools import LRUCache
 from rasa.core.tracker_store import SQLTrackerStore
@@ -42,29 +43,44 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
         self._saved: LRUCache = LRUCache(maxsize=int(os.environ.get("TRACKER_CACHE_SIZE") or 1000))
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
-        tracker = self._caught_up(self._saved.pop(sender_id, None))
-        if tracker is None:
-            tracker = await super().retrieve(sender_id)
-            if tracker is not None:
-                setattr(tracker, LAST_EVENT_ID, self._last_event_id(sender_id))
+        """The conversation's tracker; database work runs in a worker thread, off the server's event loop."""
+        tracker = self._saved.pop(sender_id, None)  # taken: a turn that fails before its save leaves nothing
         if tracker is not None:
-            setattr(tracker, STORED_EVENTS, len(tracker.events))
+            tracker = self._caught_up(tracker, await asyncio.to_thread(
+                self._rows_since, sender_id, getattr(tracker, LAST_EVENT_ID)))
+        if tracker is None:
+            loaded = await asyncio.to_thread(self._load, sender_id)
+            if loaded is None:
+                return None
+            events, last_id = loaded
+            tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+            setattr(tracker, LAST_EVENT_ID, last_id)
+        setattr(tracker, STORED_EVENTS, len(tracker.events))
         return tracker
 
-    def _caught_up(self, tracker: Optional[DialogueStateTracker]) -> Optional[DialogueStateTracker]:
-        """The saved tracker with the events stored since, or None when it must be loaded afresh.
-
-        Popped from the cache first: a turn that fails before it is saved leaves nothing half-done."""
-        if tracker is None:
-            return None
-        last_seen = getattr(tracker, LAST_EVENT_ID)
+    def _load(self, sender_id: str) -> Optional[Tuple[List[dict], int]]:
+        """The events of the conversation's latest session, as Rasa's SQL tracker store reads them."""
         with self.session_scope() as session:
-            rows = session.execute(
+            rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
+        if not rows or not self.domain:
+            return None
+        return [json.loads(row.data) for row in rows], rows[-1].id
+
+    def _rows_since(self, sender_id: str, last_seen: int) -> list:
+        with self.session_scope() as session:
+            return session.execute(
                 select(self.SQLEvent.id, self.SQLEvent.type_name, self.SQLEvent.data)
-                .where(self.SQLEvent.sender_id == tracker.sender_id, self.SQLEvent.id >= last_seen)
+                .where(self.SQLEvent.sender_id == sender_id, self.SQLEvent.id >= last_seen)
                 .order_by(self.SQLEvent.id)
             ).all()
-        if not rows or rows[0].id != last_seen or any(row.type_name == SessionStarted.type_name for row in rows):
+
+    @staticmethod
+    def _caught_up(tracker: DialogueStateTracker, rows: list) -> Optional[DialogueStateTracker]:
+        """The kept tracker with the events stored after it (another server's turns), or None when it must
+        be loaded afresh: the last event it saw is gone (erased), or a new session started."""
+        if not rows or rows[0].id != getattr(tracker, LAST_EVENT_ID):
+            return None
+        if any(row.type_name == SessionStarted.type_name for row in rows[1:]):
             return None
         for event in deserialise_events([json.loads(row.data) for row in rows[1:]]):
             tracker.update(event)
@@ -76,26 +92,39 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
         if stored is None:
             await super().save(tracker)
             setattr(tracker, STORED_EVENTS, len(tracker.events))
+            setattr(tracker, LAST_EVENT_ID, await asyncio.to_thread(self._last_event_id, tracker.sender_id))
             return  # not kept yet: a new tracker goes on into its first turn, and is kept after it
         new_events = list(itertools.islice(tracker.events, stored, None))
         if self.event_broker is not None:
             await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
         if new_events:
-            with self.session_scope() as session:
-                session.execute(self.SQLEvent.__table__.insert(),
-                                [self._row(tracker.sender_id, event) for event in new_events])
-                session.commit()
+            rows = [self._row(tracker.sender_id, event) for event in new_events]
+            setattr(tracker, LAST_EVENT_ID, await asyncio.to_thread(self._insert, tracker.sender_id, rows))
         setattr(tracker, STORED_EVENTS, len(tracker.events))
-        setattr(tracker, LAST_EVENT_ID, self._last_event_id(tracker.sender_id))
         if any(isinstance(event, SessionStarted) for event in new_events):
             self._saved.pop(tracker.sender_id, None)  # a new session: next time, load it as Rasa would
         else:
             self._saved[tracker.sender_id] = tracker  # at rest until the next message takes it
 
+    def _insert(self, sender_id: str, rows: List[dict]) -> int:
+        """Insert a turn's events in one statement; the id of the last one."""
+        table = self.SQLEvent.__table__
+        with self.session_scope() as session:
+            dialect = session.get_bind().dialect.name
+            if dialect == "postgresql":
+                last_id = max(session.execute(table.insert().values(rows).returning(table.c.id)).scalars())
+            elif dialect == "sqlite":
+                last_id = session.execute(table.insert().values(rows)).lastrowid
+            else:
+                session.execute(table.insert(), rows)
+                last_id = None
+            session.commit()
+        return self._last_event_id(sender_id) if last_id is None else last_id
+
     def _last_event_id(self, sender_id: str) -> Optional[int]:
         with self.session_scope() as session:
-            return session.execute(
-                select(func.max(self.SQLEvent.id)).where(self.SQLEvent.sender_id == sender_id)).scalar()
+            return session.execute(select(func.max(self.SQLEvent.id)).where(self.SQLEvent.sender_id == sender_id)
+                                   ).scalar()
 
     @staticmethod
     def _row(sender_id: str, event: Event) -> dict:

@@ -1,9 +1,12 @@
 """The cluster's lock store against the local Redis: tickets for one conversation taken by several
 servers at once are all distinct, where Rasa's own RedisLockStore loses some."""
 
+import asyncio
 import threading
+import time
 import uuid
 
+import pytest
 from rasa.core.lock_store import RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
@@ -39,7 +42,28 @@ def test_rasas_redis_lock_store_hands_out_the_same_ticket_twice():
 
 
 def test_the_atomic_lock_store_never_does():
+    taken = tickets_taken_at_once(atomic_store)
+    assert sorted(taken) == list(range(SERVERS * TICKETS_EACH))
+
+
+def atomic_store():
     config = EndpointConfig(url="127.0.0.1", type="channels.lock_store.AtomicRedisLockStore", db=REDIS_DB,
                             key_prefix="locktest")
-    taken = tickets_taken_at_once(lambda: AtomicRedisLockStore(endpoint_config=config))
-    assert sorted(taken) == list(range(SERVERS * TICKETS_EACH))
+    return AtomicRedisLockStore(endpoint_config=config)
+
+
+async def wait_for_turn(store, conversation):
+    async with store.lock(conversation, lock_lifetime=60, wait_time_in_seconds=0.2):
+        return True
+
+
+def test_a_conversation_held_by_a_server_that_stopped_is_freed_within_seconds():
+    holder, waiter, conversation = atomic_store(), atomic_store(), f"lock-test-{uuid.uuid4().hex}"
+    holder.issue_ticket(conversation, lock_lifetime=60)  # the holder takes the conversation's turn
+    with pytest.raises(asyncio.TimeoutError):  # while it lives, the turn stays its own
+        asyncio.run(asyncio.wait_for(wait_for_turn(waiter, conversation), 1.5))
+    holder._stopped.set()  # then it dies: no more heartbeats
+    holder.red.delete(holder._heartbeat_key(holder.server_id))
+    start = time.monotonic()
+    assert asyncio.run(asyncio.wait_for(wait_for_turn(waiter, conversation), 5))
+    assert time.monotonic() - start < 3

@@ -67,8 +67,9 @@ def test_stores_and_publishes_each_event_once_like_rasas_store(tmp_path):
     assert ours == rasas
 
 
-def test_a_conversation_moving_between_servers_reads_what_the_other_server_added(tmp_path):
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
+def test_a_conversation_moving_between_servers_reads_what_the_other_server_added(database_url):
+    """On SQLite and on PostgreSQL (the cluster's), whose insert returns the new ids differently."""
+    url = database_url
     first, second = IncrementalSQLTrackerStore(DOMAIN, host=url), IncrementalSQLTrackerStore(DOMAIN, host=url)
     asyncio.run(converse([first, second], "learner-2"))
     fresh = asyncio.run(SQLTrackerStore(DOMAIN, host=url).retrieve("learner-2"))
@@ -80,11 +81,11 @@ def test_a_conversation_moving_between_servers_reads_what_the_other_server_added
     assert [kind for kind, _ in events_of(fresh)].count("user") == len(TURNS)
 
 
-def test_an_erased_conversation_is_not_served_from_memory(tmp_path):
-    url = f"sqlite:///{tmp_path / 'erased.db'}"
-    store = IncrementalSQLTrackerStore(DOMAIN, host=url)
+def test_an_erased_conversation_is_not_served_from_memory(database_url):
+    store = IncrementalSQLTrackerStore(DOMAIN, host=database_url)
     asyncio.run(converse([store], "learner-3"))
-    engine = create_engine(url)
+    engine = create_engine(database_url)
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM events WHERE sender_id = 'learner-3'"))
+    engine.dispose()
     assert asyncio.run(store.retrieve("learner-3")) is None
