@@ -14,16 +14,22 @@ This store:
   gone (the conversation was erased) or a new session started elsewhere, it loads the conversation
   the way Rasa does.
 
-Both rest on one conversation being handled by one server at a time (Rasa's lock store;
+- hands out trackers that keep only the last TRACKER_EVENT_WINDOW events (default 100, Rasa's own
+  `max_event_history`): slots, pauses and the rest of the state still come from every event, but the
+  policies, which read a tracker's whole history on every prediction, read a window of the last
+  turns. The database keeps every event.
+
+All of this rests on one conversation being handled by one server at a time (Rasa's lock store;
 `channels.lock_store` across servers). A tracker this store did not hand out (a new conversation) is
 saved the way Rasa saves it. Configured in endpoints.yml and deploy/cluster/endpoints.yml as
-`channels.tracker_store.IncrementalSQLTrackerStore`; TRACKER_CACHE_SIZE conversations are kept.
+`channels.tracker_store.IncrementalSQLTrackerStore`; TRACKER_CACHE_SIZE (1000) conversations are kept.
 """
 
 import asyncio
 import itertools
 import json
 import os
+from collections import deque
 from typing import List, Optional, Tuple
 
 from cachetools import LRUCache
@@ -35,12 +41,39 @@ from sqlalchemy import func, select
 
 STORED_EVENTS = "_micromasters_stored_events"  # on trackers this store handed out or saved
 LAST_EVENT_ID = "_micromasters_last_event_id"  # the id of the last stored event the tracker holds
+LEAST_WINDOW = 50  # a turn adds about ten events; the window must hold a whole turn with room to spare
+
+
+class CountedEvents(deque):
+    """A tracker's events (the last `maxlen`), counting every event ever appended: the turn's new events
+    are the last `appended - stored` ones, however many old ones the window let go."""
+
+    def __init__(self, events=(), maxlen=None, appended=0):
+        super().__init__(events, maxlen)
+        self.appended = appended
+
+    def append(self, event) -> None:
+        super().append(event)
+        self.appended += 1
+
+    def extend(self, events) -> None:
+        for event in events:
+            self.append(event)
+
+    def __copy__(self) -> "CountedEvents":
+        return CountedEvents(self, self.maxlen, self.appended)
+
+
+def _windowed(tracker: DialogueStateTracker, window: int) -> DialogueStateTracker:
+    tracker.events = CountedEvents(tracker.events, window, appended=len(tracker.events))
+    return tracker
 
 
 class IncrementalSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._saved: LRUCache = LRUCache(maxsize=int(os.environ.get("TRACKER_CACHE_SIZE") or 1000))
+        self.window = max(LEAST_WINDOW, int(os.environ.get("TRACKER_EVENT_WINDOW") or 100))
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         """The conversation's tracker; database work runs in a worker thread, off the server's event loop."""
@@ -53,9 +86,10 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
             if loaded is None:
                 return None
             events, last_id = loaded
-            tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+            tracker = _windowed(DialogueStateTracker.from_dict(sender_id, events, self.domain.slots, self.window),
+                                self.window)
             setattr(tracker, LAST_EVENT_ID, last_id)
-        setattr(tracker, STORED_EVENTS, len(tracker.events))
+        setattr(tracker, STORED_EVENTS, tracker.events.appended)
         return tracker
 
     def _load(self, sender_id: str) -> Optional[Tuple[List[dict], int]]:
@@ -89,18 +123,23 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         stored = getattr(tracker, STORED_EVENTS, None)
-        if stored is None:
-            await super().save(tracker)
-            setattr(tracker, STORED_EVENTS, len(tracker.events))
+        if stored is None or not isinstance(tracker.events, CountedEvents):
+            await super().save(tracker)  # a tracker this store did not hand out (it has every event)
+            _windowed(tracker, self.window)
+            setattr(tracker, STORED_EVENTS, tracker.events.appended)
             setattr(tracker, LAST_EVENT_ID, await asyncio.to_thread(self._last_event_id, tracker.sender_id))
             return  # not kept yet: a new tracker goes on into its first turn, and is kept after it
-        new_events = list(itertools.islice(tracker.events, stored, None))
+        new_count = tracker.events.appended - stored
+        if new_count > len(tracker.events):
+            raise ValueError(f"conversation {tracker.sender_id}: {new_count} new events in one turn, more than "
+                             f"TRACKER_EVENT_WINDOW ({self.window}) keeps")
+        new_events = list(itertools.islice(tracker.events, len(tracker.events) - new_count, None))
         if self.event_broker is not None:
             await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
         if new_events:
             rows = [self._row(tracker.sender_id, event) for event in new_events]
             setattr(tracker, LAST_EVENT_ID, await asyncio.to_thread(self._insert, tracker.sender_id, rows))
-        setattr(tracker, STORED_EVENTS, len(tracker.events))
+        setattr(tracker, STORED_EVENTS, tracker.events.appended)
         if any(isinstance(event, SessionStarted) for event in new_events):
             self._saved.pop(tracker.sender_id, None)  # a new session: next time, load it as Rasa would
         else:

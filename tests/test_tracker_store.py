@@ -89,3 +89,16 @@ def test_an_erased_conversation_is_not_served_from_memory(database_url):
         connection.execute(text("DELETE FROM events WHERE sender_id = 'learner-3'"))
     engine.dispose()
     assert asyncio.run(store.retrieve("learner-3")) is None
+
+
+def test_a_long_conversation_keeps_a_window_of_events_and_stores_them_all(database_url, monkeypatch):
+    monkeypatch.setenv("TRACKER_EVENT_WINDOW", "50")
+    store = IncrementalSQLTrackerStore(DOMAIN, host=database_url)
+    for _ in range(6):  # 24 turns, about 150 events
+        asyncio.run(converse([store], "learner-4"))
+    tracker = asyncio.run(store.retrieve("learner-4"))
+    everything = asyncio.run(SQLTrackerStore(DOMAIN, host=database_url).retrieve("learner-4"))
+    assert len(tracker.events) == 50 < len(everything.events)
+    assert events_of(tracker) == events_of(everything)[-50:]
+    assert [kind for kind, _ in events_of(everything)].count("user") == 6 * len(TURNS)
+    assert tracker.get_slot("program") == everything.get_slot("program") == "columbiax-ai"
