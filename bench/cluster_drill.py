@@ -93,7 +93,7 @@ def ask(session: requests.Session, url: str, sender: str, message: str, phase: P
         response = session.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": message},
                                 timeout=CLIENT_TIMEOUT_SECONDS)
         texts = [item.get("text") or "" for item in response.json()] if response.status_code == 200 else None
-        kind = f"HTTP {response.status_code}"
+        kind = f"HTTP {response.status_code}" + ("" if response.status_code == 200 else f": {response.text[:50]!r}")
     except requests.Timeout:
         texts = []  # no answer at all: lost
     except (requests.RequestException, ValueError) as error:

@@ -28,7 +28,6 @@ saved the way Rasa saves it. Configured in endpoints.yml and deploy/cluster/endp
 import asyncio
 import itertools
 import json
-import os
 from collections import deque
 from typing import List, Optional, Tuple
 
@@ -38,6 +37,8 @@ from rasa.shared.core.events import Event, SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import func, select
+
+from core import settings
 
 STORED_EVENTS = "_micromasters_stored_events"  # on trackers this store handed out or saved
 LAST_EVENT_ID = "_micromasters_last_event_id"  # the id of the last stored event the tracker holds
@@ -72,8 +73,8 @@ def _windowed(tracker: DialogueStateTracker, window: int) -> DialogueStateTracke
 class IncrementalSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._saved: LRUCache = LRUCache(maxsize=int(os.environ.get("TRACKER_CACHE_SIZE") or 1000))
-        self.window = max(LEAST_WINDOW, int(os.environ.get("TRACKER_EVENT_WINDOW") or 100))
+        self._saved: LRUCache = LRUCache(maxsize=settings.tracker_cache_size())
+        self.window = max(LEAST_WINDOW, settings.tracker_event_window())
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         """The conversation's tracker; database work runs in a worker thread, off the server's event loop."""

@@ -35,6 +35,8 @@
 | RABBITMQ_QUEUE | rasa_events | the queue every conversation event is published to |
 | REPLICAS | 2 | how many Rasa servers `make cluster` starts |
 | CLUSTER_PORT | 5080 | where `make cluster`'s HAProxy listens (on BIND_HOST) |
+| TRACKER_CACHE_SIZE | 1000 | conversations each Rasa server keeps in memory between messages |
+| TRACKER_EVENT_WINDOW | 100 | events a conversation's tracker keeps for the policies (at least 50; all are stored) |
 | CLUSTER_DATABASE_URL | postgresql://postgres@127.0.0.1:5432/micromasters_cluster | `make cluster`'s database |
 
 Secrets (the Slack token and signing secret, RASA_API_TOKEN, ACTION_SERVER_TOKEN) come only from the
@@ -166,6 +168,14 @@ def faq_match_threshold(intent: str = "ask_general") -> float:
 
 def faq_match_margin() -> float:
     return float(_env("FAQ_MATCH_MARGIN") or 0.04)
+
+
+def tracker_cache_size() -> int:
+    return int(_env("TRACKER_CACHE_SIZE") or 1000)
+
+
+def tracker_event_window() -> int:
+    return int(_env("TRACKER_EVENT_WINDOW") or 100)
 
 
 def redis_host() -> str:

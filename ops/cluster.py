@@ -38,7 +38,6 @@ ENDPOINTS = settings.PROJECT_ROOT / "deploy" / "cluster" / "endpoints.yml"
 CLUSTER_DIR = settings.VAR_DIR / "cluster"
 MODEL = settings.PROJECT_ROOT / "models" / "micromasters.tar.gz"
 ACTION_PORT_OFFSET = 100
-SERVER_MAXCONN = 8  # concurrent requests per Rasa server: one event loop gains nothing from more
 
 
 def replica_ports(cluster_port: int, replicas: int) -> List[int]:
@@ -83,11 +82,10 @@ defaults
     # A server that refuses the connection (dead, restarting) gets the request sent to another.
     retries 2
     option redispatch
-    # At most MAXCONN requests at a time per Rasa server; the rest wait here, in order. An overloaded
-    # server then stays responsive to its health check instead of being marked down (503 for all).
-    timeout queue 30s
+    # A busy Rasa server answers its health check late, not never: give it 5 s, three times over,
+    # before taking it out (else every request gets a 503 while it is merely loaded).
     timeout check 5s
-    default-server inter 1s fall 3 rise 2 maxconn {SERVER_MAXCONN}
+    default-server inter 1s fall 3 rise 2
 
 frontend assistant
     bind {bind_host}:{cluster_port}
