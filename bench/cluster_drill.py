@@ -1,7 +1,8 @@
 """Load and fail-over drill for the cluster (`make cluster-drill`): closed-loop REST load through HAProxy
-at 32 and 128 concurrent conversations with 1 and then 2 Rasa servers; then, with 2, one server killed
-mid-run and restarted, and Redis restarted mid-run; then one long conversation (turn 5 against turn 200)
-and a learner whose server dies during a handoff.
+at 32 and 128 concurrent conversations with 1 and then 2 Rasa servers (with 1, also one long
+conversation: turns 3-12 against 196-205); with 2, one server killed mid-run and restarted, and Redis
+restarted mid-run; then a learner whose server dies during a handoff. First, for comparison, one server with
+Rasa's own SQL tracker store and RedisLockStore (32 conversations and the long conversation).
 
     .venv/bin/python -m bench.cluster_drill        (or: make cluster-drill)
     DRILL_PHASE_SECONDS=30 (default) sets each load phase's length.
@@ -29,10 +30,12 @@ from typing import Callable, Dict, List, Optional
 import requests
 
 from bench.drill_load import QUESTIONS, QUESTIONS_PER_CONVERSATION
+from ops.cluster import ENDPOINTS
 from tests.assistant import Cluster, Learner, running_cluster, train_model
 from tests.slack_standin import SUPPORT, SlackStandIn, slack_settings, staff_says
 
 CLIENT_TIMEOUT_SECONDS = 30.0
+SETTLE_SECONDS = 10.0
 TICKS = os.sysconf("SC_CLK_TCK")
 SLACK_TOKEN, SLACK_SECRET = "xoxb-drill", "drill-secret"
 WEB_ORIGIN = "http://localhost:8080"
@@ -154,7 +157,9 @@ def restart_redis(_cluster: Cluster) -> None:
 
 
 def long_conversation(cluster: Cluster, turns: int = 205) -> Dict[str, float]:
-    """One learner's conversation of `turns` messages: the reply time early on and near turn 200."""
+    """One learner's conversation of `turns` messages: the reply time early on and near turn 200.
+    Measured alone, after a pause that lets the servers finish the last phase's work."""
+    time.sleep(SETTLE_SECONDS)
     session, sender, latencies = requests.Session(), f"drill-long-{uuid.uuid4().hex[:8]}", []
     for turn in range(turns):
         start = time.monotonic()
@@ -204,7 +209,7 @@ def continuity(cluster: Cluster, slack: SlackStandIn) -> List[str]:
     return [f"- {what}: {'yes' if ok else 'NO'}" for what, ok in checks]
 
 
-def render(phases: List[Phase], long: Dict[str, float], checks: List[str]) -> str:
+def render(phases: List[Phase], long: Dict[str, float], stock_long: Dict[str, float], checks: List[str]) -> str:
     lines = ["| phase | replies/s | p50 ms | p95 ms | p99 ms | errors (retryable) | lost | "
              "Rasa CPU ms per reply | CPU s: Rasa / actions / HAProxy / PostgreSQL / Redis / RabbitMQ / load |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
@@ -216,10 +221,25 @@ def render(phases: List[Phase], long: Dict[str, float], checks: List[str]) -> st
         lines.append(f"| {phase.name} | {phase.replies / phase.seconds:.1f} | {phase.percentile(0.50):.0f} | "
                      f"{phase.percentile(0.95):.0f} | {phase.percentile(0.99):.0f} | {phase.errors} | {phase.lost} | "
                      f"{per_reply:.1f} | {shares} |")
-    lines += ["", f"One conversation alone, median reply: turns 3-12 {long['turn 5']:.0f} ms, turns 196-205 "
-              f"{long['turn 200']:.0f} ms "
-              f"(ratio {long['turn 200'] / long['turn 5']:.2f})", "", *checks]
+    lines += ["", "One conversation alone, median reply (ms):", "",
+              "| stores | turns 3-12 | turns 196-205 | ratio |", "|---|---:|---:|---:|"]
+    for name, measured in (("Rasa's own", stock_long), ("the project's", long)):
+        lines.append(f"| {name} | {measured['turn 5']:.0f} | {measured['turn 200']:.0f} | "
+                     f"{measured['turn 200'] / measured['turn 5']:.2f} |")
+    lines += ["", *checks]
     return "\n".join(lines)
+
+
+def rasas_own_stores(workdir: Path) -> Path:
+    """The cluster's endpoints with Rasa's own SQL tracker store and RedisLockStore, for comparison."""
+    text = ENDPOINTS.read_text(encoding="utf-8")
+    for ours, rasas in (("channels.tracker_store.IncrementalSQLTrackerStore", "SQL"),
+                        ("channels.lock_store.AtomicRedisLockStore", "redis")):
+        assert ours in text, ours
+        text = text.replace(ours, rasas)
+    path = workdir / "rasa-stores-endpoints.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def main() -> int:
@@ -230,20 +250,26 @@ def main() -> int:
     phases = []
     try:
         with tempfile.TemporaryDirectory() as workdir:
+            with running_cluster(Path(workdir) / "stock", replicas=1, extra_env=env,
+                                 endpoints=rasas_own_stores(Path(workdir))) as cluster:
+                print("1 Rasa server with Rasa's own tracker and lock stores", flush=True)
+                phases.append(load_phase(cluster, "Rasa's own stores: 1 server, 32 conversations", 32, seconds))
+                stock_long = long_conversation(cluster)
             with running_cluster(Path(workdir) / "one", replicas=1, extra_env=env) as cluster:
                 print("1 Rasa server", flush=True)
-                phases += [load_phase(cluster, f"1 server, {n} conversations", n, seconds) for n in (32, 128)]
+                phases.append(load_phase(cluster, "1 server, 32 conversations", 32, seconds))
+                long = long_conversation(cluster)
+                phases.append(load_phase(cluster, "1 server, 128 conversations", 128, seconds))
             with running_cluster(Path(workdir) / "two", replicas=2, extra_env=env) as cluster:
                 print("2 Rasa servers", flush=True)
                 phases += [load_phase(cluster, f"2 servers, {n} conversations", n, seconds) for n in (32, 128)]
-                long = long_conversation(cluster)
                 phases.append(load_phase(cluster, "2 servers, 32, one killed and restarted", 32, seconds,
                                          kill_and_restart_second_server))
                 phases.append(load_phase(cluster, "2 servers, 32, Redis restarted", 32, seconds, restart_redis))
                 checks = continuity(cluster, slack)
     finally:
         slack.close()
-    report = render(phases, long, checks)
+    report = render(phases, long, stock_long, checks)
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(report + "\n", encoding="utf-8")
     print("\n" + report)

@@ -108,12 +108,13 @@ backend rasa_sticky
 """
 
 
-def programs(cluster_dir: Path, model: Path, ports: List[int], action_port: int) -> Dict[str, List[str]]:
+def programs(cluster_dir: Path, model: Path, ports: List[int], action_port: int,
+             endpoints: Path = ENDPOINTS) -> Dict[str, List[str]]:
     """Command lines: the action server, a Rasa server on each of `ports`, HAProxy and the demo page."""
     commands = {"actions": action_server_command(action_port)}
     for number, port in enumerate(ports, start=1):
         commands[f"rasa{number}"] = rasa_server_command(
-            model, port, api_token=TOKEN_PLACEHOLDER if settings.rasa_api_token() else "", endpoints=str(ENDPOINTS))
+            model, port, api_token=TOKEN_PLACEHOLDER if settings.rasa_api_token() else "", endpoints=str(endpoints))
     commands["haproxy"] = ["/usr/sbin/haproxy", "-db", "-f", str(cluster_dir / "haproxy.cfg")]
     commands["web"] = web_page_command()
     return commands

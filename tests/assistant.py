@@ -194,9 +194,11 @@ def cluster_database_url(name: str) -> str:
 
 
 @contextmanager
-def running_cluster(workdir: Path, replicas: int = 2, extra_env: Optional[Dict[str, str]] = None) -> Iterator[Cluster]:
+def running_cluster(workdir: Path, replicas: int = 2, extra_env: Optional[Dict[str, str]] = None,
+                    endpoints: Optional[Path] = None) -> Iterator[Cluster]:
     """`make cluster`'s processes on free ports, with a database and a RabbitMQ queue of their own
-    (dropped afterwards) and Redis database TEST_REDIS_DB (default 5)."""
+    (dropped afterwards) and Redis database TEST_REDIS_DB (default 5); `endpoints` replaces the
+    cluster's endpoints file (the drill's comparison with Rasa's own stores)."""
     from ops.cluster import ENDPOINTS, ensure_database, haproxy_config, programs
 
     run_id = uuid.uuid4().hex[:10]
@@ -214,12 +216,11 @@ def running_cluster(workdir: Path, replicas: int = 2, extra_env: Optional[Dict[s
         "RABBITMQ_USERNAME": "guest", "RABBITMQ_PASSWORD": "guest", "RABBITMQ_QUEUE": queue,
         **(extra_env or {}),
     }
-    assert ENDPOINTS.exists()
     subprocess.run([str(VENV_BIN / "python"), "-m", "actions.catalog_cli", "load"], env=env, cwd=PROJECT_ROOT,
                    check=True, stdout=subprocess.DEVNULL)
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "haproxy.cfg").write_text(haproxy_config("127.0.0.1", proxy_port, ports), encoding="utf-8")
-    commands = programs(workdir, MODEL, ports, action_port)
+    commands = programs(workdir, MODEL, ports, action_port, endpoints or ENDPOINTS)
     commands.pop("web")
     cluster = Cluster(f"http://127.0.0.1:{proxy_port}", [f"http://127.0.0.1:{port}" for port in ports],
                       f"http://127.0.0.1:{action_port}", database_url, queue, workdir, env, Processes(), commands)
