@@ -16,13 +16,14 @@ ENV RASA_TELEMETRY_ENABLED=false \
     BIND_HOST=0.0.0.0 \
     PYTHONDONTWRITEBYTECODE=1
 
-# Beyond Rasa's own dependencies: markdown-it-py (core/slack_text.py), and the project's pins of
+# Beyond Rasa's own dependencies: markdown-it-py (core/slack_text.py), cachetools (the tracker store's
+# cache of conversations, channels/tracker_store.py), and the project's pins of
 # python-socketio/engineio (5.10 breaks Rasa 3.6's socket.io sessions) and jsonschema (speed), in
 # the versions of requirements/app.txt and requirements/constraints.txt.
 USER root
 COPY requirements/constraints.txt requirements/app.txt /tmp/requirements/
 RUN pip install --no-cache-dir -c /tmp/requirements/constraints.txt -c /tmp/requirements/app.txt \
-      markdown-it-py python-socketio python-engineio jsonschema \
+      markdown-it-py cachetools python-socketio python-engineio jsonschema \
  && rm -rf /tmp/requirements
 USER 1001
 
