@@ -1,6 +1,7 @@
 # The project's vocabulary: run, test, train, bench, shell, lint, catalog.
 # cluster: several Rasa servers behind HAProxy on Redis, PostgreSQL and RabbitMQ.
-.PHONY: run cluster cluster-drill test train bench drill shell lint catalog setup clean retention erase
+.PHONY: run cluster cluster-drill test train bench drill shell lint catalog setup clean retention erase \
+	dashboard analytics review-export digest
 
 run:            ## set up, load the catalog, train if needed, start both servers (Ctrl-C stops)
 	scripts/run.sh
@@ -27,12 +28,28 @@ cluster-drill:  ## the cluster under load (32/128 conversations, 1 and 2 servers
 	scripts/setup.sh >/dev/null
 	.venv/bin/python -m bench.cluster_drill
 
+dashboard:      ## the staff dashboard alone on DASHBOARD_PORT (make run starts it too)
+	scripts/setup.sh >/dev/null
+	.venv/bin/python -m dashboard
+
+analytics:      ## read the conversation events into the analytics tables once (REPLAY=1: all again)
+	scripts/setup.sh >/dev/null
+	.venv/bin/python -m analytics.feed $${REPLAY:+--replay} $${REPLAY:---once}
+
+review-export:  ## write the reviewed unanswered messages as Rasa nlu.yml into var/review/ (for a person to check)
+	scripts/setup.sh >/dev/null
+	.venv/bin/python -m analytics.review export
+
+digest:         ## post the last seven days' digest to the support Slack channel now
+	scripts/setup.sh >/dev/null
+	.venv/bin/python -m analytics.digest --now
+
 shell:          ## chat in the terminal (rasa shell)
 	scripts/shell.sh
 
 lint:           ## ruff
 	scripts/setup.sh >/dev/null
-	.venv/bin/ruff check core ops actions channels tests bench scripts web
+	.venv/bin/ruff check core ops actions analytics dashboard channels tests bench scripts web
 
 catalog:        ## validate and load catalog/catalog.yaml into DATABASE_URL
 	scripts/setup.sh >/dev/null

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions import answers
 from actions.links import style_for_channel
 from actions.turns import Context, Reply, answer_turn, context_program, general_turn, program_name, topics_of_intent
+from analytics.events import ANSWER_METADATA_KEY
 from core import handoffs, notices, settings, support_desk
 
 logger = logging.getLogger(__name__)
@@ -60,8 +61,13 @@ def slot_changes(tracker: Tracker, reply: Reply, page_program: Optional[str]) ->
 
 
 def send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
+    """An answer from the catalog carries, in the message's metadata (stored with the conversation, not
+    shown to the learner), which program and topic it answered: the support team's dashboard counts
+    the facts served from it."""
     for outgoing in reply.messages:
-        dispatcher.utter_message(text=outgoing.text, buttons=list(outgoing.buttons))
+        answered = {ANSWER_METADATA_KEY: {"program_id": reply.program_id, "topic": outgoing.topic}} \
+            if outgoing.topic else {}
+        dispatcher.utter_message(text=outgoing.text, buttons=list(outgoing.buttons), **answered)
 
 
 class AnswersFromCatalog:

@@ -27,6 +27,7 @@ FAQ_PREFIX = "faq:"
 class Message:
     text: str
     buttons: Tuple[Dict[str, str], ...] = ()
+    topic: Optional[str] = None  # the catalog topic this message answers (what analytics counts as served)
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def answer_turn(
     messages = []
     for topic in topics:
         reply = _topic_text(topic, program, view, link)
-        messages.append(Message(reply or answers.no_sourced_answer()))
+        messages.append(Message(reply, topic=topic) if reply else Message(answers.no_sourced_answer()))
     return Reply(tuple(messages), program.id if program else None, (), tuple(topics))
 
 
@@ -140,8 +141,8 @@ def general_turn(
     fact = view.faq.answer_for(match.topic, program.id if program else None)
     if fact is None:
         return None
-    return Reply((Message(answers.faq_answer(fact, program, link)),), program.id if program else None, (),
-                 (FAQ_PREFIX + match.topic,))
+    return Reply((Message(answers.faq_answer(fact, program, link), topic=FAQ_PREFIX + match.topic),),
+                 program.id if program else None, (), (FAQ_PREFIX + match.topic,))
 
 
 def program_name(program_id: Optional[str], engine: Optional[Engine] = None) -> Optional[str]:

@@ -125,41 +125,63 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
     async def save(self, tracker: DialogueStateTracker) -> None:
         stored = getattr(tracker, STORED_EVENTS, None)
         if stored is None or not isinstance(tracker.events, CountedEvents):
-            await super().save(tracker)  # a tracker this store did not hand out (it has every event)
+            # A tracker this store did not hand out (a new conversation): it has every event, and its new
+            # ones are those after the ones stored, found the way Rasa finds them.
+            new_events = await asyncio.to_thread(self._unstored_events, tracker)
+            await self._store(tracker.sender_id, new_events)
             _windowed(tracker, self.window)
             setattr(tracker, STORED_EVENTS, tracker.events.appended)
-            setattr(tracker, LAST_EVENT_ID, await asyncio.to_thread(self._last_event_id, tracker.sender_id))
+            if not hasattr(tracker, LAST_EVENT_ID) or new_events:
+                setattr(tracker, LAST_EVENT_ID, await asyncio.to_thread(self._last_event_id, tracker.sender_id))
             return  # not kept yet: a new tracker goes on into its first turn, and is kept after it
         new_count = tracker.events.appended - stored
         if new_count > len(tracker.events):
             raise ValueError(f"conversation {tracker.sender_id}: {new_count} new events in one turn, more than "
                              f"TRACKER_EVENT_WINDOW ({self.window}) keeps")
         new_events = list(itertools.islice(tracker.events, len(tracker.events) - new_count, None))
-        if self.event_broker is not None:
-            await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
-        if new_events:
-            rows = [self._row(tracker.sender_id, event) for event in new_events]
-            setattr(tracker, LAST_EVENT_ID, await asyncio.to_thread(self._insert, tracker.sender_id, rows))
+        last_id = await self._store(tracker.sender_id, new_events)
+        if last_id is not None:
+            setattr(tracker, LAST_EVENT_ID, last_id)
         setattr(tracker, STORED_EVENTS, tracker.events.appended)
         if any(isinstance(event, SessionStarted) for event in new_events):
             self._saved.pop(tracker.sender_id, None)  # a new session: next time, load it as Rasa would
         else:
             self._saved[tracker.sender_id] = tracker  # at rest until the next message takes it
 
-    def _insert(self, sender_id: str, rows: List[dict]) -> int:
-        """Insert a turn's events in one statement; the id of the last one."""
+    def _unstored_events(self, tracker: DialogueStateTracker) -> List[Event]:
+        with self.session_scope() as session:
+            return list(self._additional_events(session, tracker))
+
+    async def _store(self, sender_id: str, events: List[Event]) -> Optional[int]:
+        """Insert the events, then publish each with the id it was stored under (`event_id`): the analytics
+        feed counts an event once by that id, whichever way it arrives. Returns the last id."""
+        if not events:
+            return None
+        rows = [self._row(sender_id, event) for event in events]
+        ids = await asyncio.to_thread(self._insert, sender_id, rows)
+        if self.event_broker is not None:
+            for row, event_id in zip(rows, ids, strict=True):
+                self.event_broker.publish({"sender_id": sender_id, **json.loads(row["data"]), "event_id": event_id})
+        return ids[-1]
+
+    def _insert(self, sender_id: str, rows: List[dict]) -> List[int]:
+        """Insert a turn's events in one statement; their ids, in order."""
         table = self.SQLEvent.__table__
         with self.session_scope() as session:
             dialect = session.get_bind().dialect.name
             if dialect == "postgresql":
-                last_id = max(session.execute(table.insert().values(rows).returning(table.c.id)).scalars())
-            elif dialect == "sqlite":
+                ids = sorted(session.execute(table.insert().values(rows).returning(table.c.id)).scalars())
+            elif dialect == "sqlite":  # one writer at a time: one statement's rows get consecutive ids
                 last_id = session.execute(table.insert().values(rows)).lastrowid
+                ids = list(range(last_id - len(rows) + 1, last_id + 1))
             else:
                 session.execute(table.insert(), rows)
-                last_id = None
+                ids = None
             session.commit()
-        return self._last_event_id(sender_id) if last_id is None else last_id
+        if ids is None:
+            last_id = self._last_event_id(sender_id)
+            ids = list(range(last_id - len(rows) + 1, last_id + 1))
+        return ids
 
     def _last_event_id(self, sender_id: str) -> Optional[int]:
         with self.session_scope() as session:

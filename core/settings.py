@@ -38,8 +38,15 @@
 | TRACKER_CACHE_SIZE | 1000 | conversations each Rasa server keeps in memory between messages |
 | TRACKER_EVENT_WINDOW | 100 | events a conversation's tracker keeps for the policies (at least 50; all are stored) |
 | CLUSTER_DATABASE_URL | postgresql://postgres@127.0.0.1:5432/micromasters_cluster | `make cluster`'s database |
+| ANALYTICS_DATABASE_URL | TRACKER_STORE_URL, or sqlite:///<project>/var/analytics.db | the analytics tables |
+| ANALYTICS_POLL_SECONDS | 2 | how often the analytics consumer reads new events from the conversation store |
+| DASHBOARD_PORT | 8090 | the staff dashboard (`make run` starts it; staff sign in with a link from Slack) |
+| DASHBOARD_URL | http://127.0.0.1:$DASHBOARD_PORT | the dashboard's address for staff (signed links point here) |
+| DASHBOARD_SECRET | (`make run` makes one) | signs dashboard links and sessions; both servers need the same |
+| DASHBOARD_LINK_MINUTES / DASHBOARD_SESSION_HOURS | 10 / 8 | how long a signed link, and the sign-in it gives, last |
+| DIGEST_WEEKDAY / DIGEST_HOUR | 0 (Monday) / 9 | when the weekly digest is posted to the support channel (UTC) |
 
-Secrets (the Slack token and signing secret, RASA_API_TOKEN, ACTION_SERVER_TOKEN) come only from the
+Secrets (the Slack token and signing secret, RASA_API_TOKEN, ACTION_SERVER_TOKEN, DASHBOARD_SECRET) come only from the
 environment or a `.env` file that git ignores; `scripts/run.sh` reads `.env` if present. They are never
 printed by `python -m core.settings`.
 
@@ -229,6 +236,49 @@ def cluster_database_url() -> str:
     return _env("CLUSTER_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/micromasters_cluster"
 
 
+def analytics_database_url() -> str:
+    """Analytics beside the conversations on a database server; in its own SQLite file otherwise, so the
+    consumer never contends with Rasa for the conversations file's write lock."""
+    if _env("ANALYTICS_DATABASE_URL"):
+        return _env("ANALYTICS_DATABASE_URL")
+    if not tracker_store_url().startswith("sqlite"):
+        return tracker_store_url()
+    return f"sqlite:///{VAR_DIR / 'analytics.db'}"
+
+
+def analytics_poll_seconds() -> float:
+    return float(_env("ANALYTICS_POLL_SECONDS") or 2)
+
+
+def dashboard_port() -> int:
+    return int(_env("DASHBOARD_PORT") or 8090)
+
+
+def dashboard_url() -> str:
+    url = _env("DASHBOARD_URL") or f"http://127.0.0.1:{dashboard_port()}"
+    return url.rstrip("/")
+
+
+def dashboard_secret() -> str:
+    return _env("DASHBOARD_SECRET")
+
+
+def dashboard_link_minutes() -> float:
+    return float(_env("DASHBOARD_LINK_MINUTES") or 10)
+
+
+def dashboard_session_hours() -> float:
+    return float(_env("DASHBOARD_SESSION_HOURS") or 8)
+
+
+def digest_weekday() -> int:
+    return int(_env("DIGEST_WEEKDAY") or 0)
+
+
+def digest_hour() -> int:
+    return int(_env("DIGEST_HOUR") or 9)
+
+
 def handoff_enabled() -> bool:
     """Handoff needs a bot token and a support channel; without them the assistant runs as before."""
     return bool(slack_bot_token() and slack_support_channel())
@@ -254,6 +304,9 @@ def as_environment() -> dict:
         "RABBITMQ_PORT": str(rabbitmq_port()),
         "RABBITMQ_USERNAME": _env("RABBITMQ_USERNAME") or "guest",
         "RABBITMQ_QUEUE": _env("RABBITMQ_QUEUE") or "rasa_events",
+        "ANALYTICS_DATABASE_URL": analytics_database_url(),
+        "DASHBOARD_PORT": str(dashboard_port()),
+        "DASHBOARD_URL": dashboard_url(),
     }
 
 
