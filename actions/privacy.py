@@ -4,12 +4,14 @@
     python -m actions.privacy erase --sender SENDER_ID       # one learner's conversation, now
 
 A conversation is everything stored under one sender id (the learner's conversation id): its rows
-in Rasa's tracker store (table `events` at TRACKER_STORE_URL) and its handoffs and staff replies
-(tables `handoffs` and `handoff_staff_replies` at DATABASE_URL). `purge` deletes a conversation
-only when nothing in it is recent: its last event, and the last activity of its handoffs and staff
-replies, are all older than N days (a conversation with one recent event is kept whole; handoffs
-whose events are already gone are deleted by their own age). It also forgets the Slack event ids
-(`slack_events_seen`) older than N days.
+in Rasa's tracker store (table `events` at TRACKER_STORE_URL), its handoffs and staff replies (tables
+`handoffs` and `handoff_staff_replies` at DATABASE_URL), and its rows in the support team's analytics
+(ANALYTICS_DATABASE_URL: the text of unanswered questions, feedback comments). `purge` deletes a
+conversation only when nothing in it is recent: its last event, and the last activity of its handoffs
+and staff replies, are all older than N days (a conversation with one recent event is kept whole;
+handoffs whose events are already gone are deleted by their own age). It also forgets the Slack event
+ids (`slack_events_seen`) and the analytics rows older than N days (the dashboard's numbers for those
+days go with them).
 
 | variable | default | meaning |
 |---|---|---|
@@ -36,6 +38,7 @@ from sqlalchemy import Float, Integer, String, and_, column, delete, exists, fun
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from analytics import store as analytics_store
 from core import settings
 from core.db import engine_for
 from core.handoffs import HandoffRow, SlackEventRow, StaffReplyRow
@@ -58,15 +61,17 @@ class Counts:
     handoffs: int = 0
     staff_replies: int = 0
     slack_events: int = 0
+    analytics_events: int = 0
 
     def describe(self, slack_events: bool = True) -> str:
         text = (f"{self.conversations} conversations, {self.events} events, {self.handoffs} handoffs, "
                 f"{self.staff_replies} staff replies")
-        return f"{text}, {self.slack_events} Slack event ids" if slack_events else text
+        text = f"{text}, {self.slack_events} Slack event ids" if slack_events else text
+        return f"{text}, {self.analytics_events} analytics rows"
 
 
 def purge(tracker_url: str, database_url: str, days: int, now: Optional[datetime] = None,
-          dry_run: bool = False) -> Counts:
+          dry_run: bool = False, analytics_url: Optional[str] = None) -> Counts:
     """Delete the conversations idle for more than `days` days, and Slack event ids that old."""
     if days < 1:
         raise ValueError(f"days must be at least 1, not {days}")
@@ -107,10 +112,13 @@ def purge(tracker_url: str, database_url: str, days: int, now: Optional[datetime
 
         if _has_table(handoffs_db, "slack_events_seen"):
             counts.slack_events = _delete(handoffs_db, SLACK_EVENTS, SLACK_EVENTS.c.seen_at < cutoff, dry_run)
+    if analytics_url and _exists(analytics_url):
+        counts.analytics_events = analytics_store.forget_before(engine_for(analytics_url), cutoff.timestamp(),
+                                                                dry_run)
     return counts
 
 
-def erase(tracker_url: str, database_url: str, sender_id: str) -> Counts:
+def erase(tracker_url: str, database_url: str, sender_id: str, analytics_url: Optional[str] = None) -> Counts:
     """Delete everything stored for one learner's conversation, however recent."""
     counts = Counts()
     with _connections(tracker_url, database_url) as (events_db, handoffs_db):
@@ -121,7 +129,10 @@ def erase(tracker_url: str, database_url: str, sender_id: str) -> Counts:
             counts.staff_replies = _delete_replies(
                 handoffs_db, condition, _has_table(handoffs_db, "handoff_staff_replies"), False, sender_id)
             counts.handoffs = _delete(handoffs_db, HANDOFFS, condition)
-    counts.conversations = int(bool(counts.events or counts.handoffs or counts.staff_replies))
+    if analytics_url and _exists(analytics_url):
+        counts.analytics_events = analytics_store.forget_conversations(engine_for(analytics_url), [sender_id])
+    counts.conversations = int(bool(counts.events or counts.handoffs or counts.staff_replies
+                                    or counts.analytics_events))
     return counts
 
 
@@ -272,11 +283,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                 days = args.days if args.days is not None else settings.retention_days()
             except ValueError as error:
                 parser.error(str(error))
-            counts = purge(tracker_url, database_url, days, dry_run=args.dry_run)
+            counts = purge(tracker_url, database_url, days, dry_run=args.dry_run,
+                           analytics_url=settings.analytics_database_url())
             verb = "would delete (dry run, nothing deleted)" if args.dry_run else "deleted"
             print(f"conversations idle for more than {days} days: {verb} {counts.describe()}")
         else:
-            counts = erase(tracker_url, database_url, args.sender)
+            counts = erase(tracker_url, database_url, args.sender, settings.analytics_database_url())
             if counts.conversations:
                 print(f"erased {args.sender!r}: {counts.describe(slack_events=False)}")
             else:
@@ -285,7 +297,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: bad database URL: {_first_line(error)}", file=sys.stderr)
         return 1
     except SQLAlchemyError as error:
-        where = {_safe(tracker_url), _safe(database_url)}
+        where = {_safe(tracker_url), _safe(database_url), _safe(settings.analytics_database_url())}
         print(f"error: database {' / '.join(sorted(where))}: {_first_line(error)}", file=sys.stderr)
         return 1
     return 0

@@ -12,7 +12,7 @@ var/analytics.db with `make run`.
 from datetime import datetime, timezone
 from typing import Iterable, List, Optional
 
-from sqlalchemy import BigInteger, Column, DateTime, Float, Index, String, Text, delete, select
+from sqlalchemy import BigInteger, Column, DateTime, Float, Index, String, Text, delete, func, inspect, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -120,14 +120,26 @@ def set_position(session: Session, name: str, value: int) -> None:
 
 
 def forget_conversations(engine: Engine, sender_ids: Iterable[str]) -> int:
-    """Delete the analytics rows (and reviews) of these conversations: `make erase` and retention."""
+    """Delete the analytics rows (and reviews) of these conversations: `make erase`."""
     sender_ids = list(sender_ids)
-    if not sender_ids:
+    if not sender_ids or not inspect(engine).has_table(AnalyticsEvent.__tablename__):
         return 0
     with session_scope(engine) as session:
         ids = select(AnalyticsEvent.event_id).where(AnalyticsEvent.sender_id.in_(sender_ids))
         session.execute(delete(Review).where(Review.event_id.in_(ids)))
         return session.execute(delete(AnalyticsEvent).where(AnalyticsEvent.sender_id.in_(sender_ids))).rowcount
+
+
+def forget_before(engine: Engine, timestamp: float, dry_run: bool = False) -> int:
+    """Delete (or, in a dry run, count) the analytics rows older than `timestamp`: retention."""
+    if not inspect(engine).has_table(AnalyticsEvent.__tablename__):
+        return 0
+    old = AnalyticsEvent.timestamp < timestamp
+    with session_scope(engine) as session:
+        if dry_run:
+            return session.scalar(select(func.count()).select_from(AnalyticsEvent).where(old))
+        session.execute(delete(Review).where(Review.event_id.in_(select(AnalyticsEvent.event_id).where(old))))
+        return session.execute(delete(AnalyticsEvent).where(old)).rowcount
 
 
 def now() -> datetime:

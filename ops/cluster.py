@@ -29,6 +29,8 @@ from core import settings
 from ops.commands import (
     TOKEN_PLACEHOLDER,
     action_server_command,
+    analytics_feed_command,
+    dashboard_command,
     rasa_server_command,
     supervisord_programs,
     web_page_command,
@@ -110,13 +112,16 @@ backend rasa_sticky
 
 def programs(cluster_dir: Path, model: Path, ports: List[int], action_port: int,
              endpoints: Path = ENDPOINTS) -> Dict[str, List[str]]:
-    """Command lines: the action server, a Rasa server on each of `ports`, HAProxy and the demo page."""
+    """Command lines: the action server, a Rasa server on each of `ports`, HAProxy, the demo page, the
+    analytics feed (one: RabbitMQ hands each event to one consumer) and the staff dashboard."""
     commands = {"actions": action_server_command(action_port)}
     for number, port in enumerate(ports, start=1):
         commands[f"rasa{number}"] = rasa_server_command(
             model, port, api_token=TOKEN_PLACEHOLDER if settings.rasa_api_token() else "", endpoints=str(endpoints))
     commands["haproxy"] = ["/usr/sbin/haproxy", "-db", "-f", str(cluster_dir / "haproxy.cfg")]
     commands["web"] = web_page_command()
+    commands["analytics"] = analytics_feed_command()
+    commands["dashboard"] = dashboard_command()
     return commands
 
 

@@ -45,13 +45,23 @@ def web_page_command() -> List[str]:
     return [str(VENV_BIN / "python"), "web/serve.py"]
 
 
+def analytics_feed_command() -> List[str]:
+    """Rasa's events into the analytics tables (analytics/feed.py), and the weekly digest."""
+    return [str(VENV_BIN / "python"), "-m", "analytics.feed"]
+
+
+def dashboard_command() -> List[str]:
+    return [str(VENV_BIN / "python"), "-m", "dashboard"]
+
+
 def supervisord_config(project_root: Path, var_dir: Path, model: Path) -> str:
     """supervisord's config for `make run`: each server restarted when it dies, with supervisord's
     back-off while it fails to start; its log (stdout) says when a server exited and was restarted.
     The servers inherit supervisord's environment (settings and secrets); the API token stays out of
     the file: supervisord expands it from its environment when it starts Rasa."""
     rasa = rasa_server_command(model, api_token=TOKEN_PLACEHOLDER if settings.rasa_api_token() else "")
-    programs = {"actions": action_server_command(), "rasa": rasa, "web": web_page_command()}
+    programs = {"actions": action_server_command(), "rasa": rasa, "web": web_page_command(),
+                "analytics": analytics_feed_command(), "dashboard": dashboard_command()}
     return supervisord_programs(project_root, var_dir, programs)
 
 

@@ -18,6 +18,10 @@ if [ -z "${ACTION_SERVER_TOKEN:-}" ]; then
   ACTION_SERVER_TOKEN=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')
 fi
 export ACTION_SERVER_TOKEN
+if [ -z "${DASHBOARD_SECRET:-}" ]; then
+  DASHBOARD_SECRET=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')
+fi
+export DASHBOARD_SECRET
 config=$(.venv/bin/python -m ops.cluster prepare)
 echo "==> loading the catalog ($CATALOG_FILE) into $DATABASE_URL"
 .venv/bin/python -m actions.catalog_cli load

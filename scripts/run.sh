@@ -11,6 +11,12 @@ if [ -z "${ACTION_SERVER_TOKEN:-}" ]; then
   ACTION_SERVER_TOKEN=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')
 fi
 export ACTION_SERVER_TOKEN
+if [ -z "${DASHBOARD_SECRET:-}" ]; then
+  # Signs the staff dashboard's links and sign-ins (Slack and the dashboard share it): new for this run,
+  # so a restart signs everyone out. Set it in .env to keep sign-ins across restarts.
+  DASHBOARD_SECRET=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')
+fi
+export DASHBOARD_SECRET
 echo "==> loading the catalog ($CATALOG_FILE)"
 .venv/bin/python -m actions.catalog_cli load
 scripts/train.sh
@@ -26,14 +32,15 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-echo "==> starting the servers under supervisord (logs: var/actions.log, var/rasa.log, var/web.log)"
+echo "==> starting the servers under supervisord (logs: var/*.log)"
 .venv/bin/supervisord -c var/supervisord.conf &
 supervisor_pid=$!
 
 host=$BIND_HOST; [ "$host" = "0.0.0.0" ] && host=127.0.0.1
 .venv/bin/python scripts/wait_ready.py --pid "$supervisor_pid" \
   "http://$host:$ACTION_PORT/health" "http://$host:$RASA_PORT/" "http://$host:$WEB_PORT/config.js" \
-  || { echo "error: a server did not start; see var/actions.log, var/rasa.log and var/web.log" >&2; exit 1; }
+  "http://$host:$DASHBOARD_PORT/health" \
+  || { echo "error: a server did not start; see var/*.log" >&2; exit 1; }
 api="off (set RASA_API_TOKEN to turn it on)"
 [ -n "${RASA_API_TOKEN:-}" ] && api="on, every call needs ?token=\$RASA_API_TOKEN"
 cat <<MSG
@@ -43,6 +50,8 @@ The assistant is running (supervisord restarts a server that dies; it says so be
   Rasa server:   http://$host:$RASA_PORT   (REST: POST /webhooks/rest/webhook, socket.io: /socket.io)
                  HTTP API: $api
   Action server: http://$host:$ACTION_PORT   (answers only the Rasa server: shared secret)
+  Staff dashboard: http://$host:$DASHBOARD_PORT   (sign in with the link \`/assistant dashboard\` gives in the
+                 support Slack channel; the analytics feed fills it from the conversations)
 Chat with it from another terminal:   make shell
   or: curl -s -XPOST http://$host:$RASA_PORT/webhooks/rest/webhook -d '{"sender":"me","message":"how much is MITx SCM?"}'
 Ctrl-C stops everything.

@@ -195,16 +195,18 @@ def cluster_database_url(name: str) -> str:
 
 @contextmanager
 def running_cluster(workdir: Path, replicas: int = 2, extra_env: Optional[Dict[str, str]] = None,
-                    endpoints: Optional[Path] = None) -> Iterator[Cluster]:
+                    endpoints: Optional[Path] = None, analytics: bool = False) -> Iterator[Cluster]:
     """`make cluster`'s processes on free ports, with a database and a RabbitMQ queue of their own
     (dropped afterwards) and Redis database TEST_REDIS_DB (default 5); `endpoints` replaces the
-    cluster's endpoints file (the drill's comparison with Rasa's own stores)."""
+    cluster's endpoints file (the drill's comparison with Rasa's own stores). The analytics feed (which
+    empties the event queue) and the dashboard run only with `analytics`."""
     from ops.cluster import ENDPOINTS, ensure_database, haproxy_config, programs
 
     run_id = uuid.uuid4().hex[:10]
     database_url = cluster_database_url(f"mm_cluster_{run_id}")
     ensure_database(database_url)
     ports, action_port, proxy_port = [free_port() for _ in range(replicas)], free_port(), free_port()
+    dashboard_port = free_port()
     queue = f"rasa_events_test_{run_id}"
     env = {
         **os.environ, **settings.as_environment(),
@@ -214,6 +216,8 @@ def running_cluster(workdir: Path, replicas: int = 2, extra_env: Optional[Dict[s
         "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "6379", "REDIS_DB": os.environ.get("TEST_REDIS_DB", "5"),
         "REDIS_PASSWORD": "", "RABBITMQ_HOST": "127.0.0.1", "RABBITMQ_PORT": "5672",
         "RABBITMQ_USERNAME": "guest", "RABBITMQ_PASSWORD": "guest", "RABBITMQ_QUEUE": queue,
+        "ANALYTICS_DATABASE_URL": database_url, "DASHBOARD_PORT": str(dashboard_port),
+        "DASHBOARD_URL": f"http://127.0.0.1:{dashboard_port}", "DASHBOARD_SECRET": secrets.token_urlsafe(16),
         **(extra_env or {}),
     }
     subprocess.run([str(VENV_BIN / "python"), "-m", "actions.catalog_cli", "load"], env=env, cwd=PROJECT_ROOT,
@@ -222,6 +226,9 @@ def running_cluster(workdir: Path, replicas: int = 2, extra_env: Optional[Dict[s
     (workdir / "haproxy.cfg").write_text(haproxy_config("127.0.0.1", proxy_port, ports), encoding="utf-8")
     commands = programs(workdir, MODEL, ports, action_port, endpoints or ENDPOINTS)
     commands.pop("web")
+    if not analytics:
+        commands.pop("analytics")
+        commands.pop("dashboard")
     cluster = Cluster(f"http://127.0.0.1:{proxy_port}", [f"http://127.0.0.1:{port}" for port in ports],
                       f"http://127.0.0.1:{action_port}", database_url, queue, workdir, env, Processes(), commands)
     try:
