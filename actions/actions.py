@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions import answers
 from actions.links import style_for_channel
 from actions.turns import Context, Reply, answer_turn, context_program, general_turn, program_name, topics_of_intent
-from analytics.events import ANSWER_METADATA_KEY
+from analytics.events import ANSWER_METADATA_KEY, SUPPORT_METADATA_KEY
 from core import handoffs, notices, settings, support_desk
 
 logger = logging.getLogger(__name__)
@@ -137,17 +137,23 @@ def start_handoff(sender_id: str, question: str, program_id: Optional[str], turn
 
 
 async def offer_support(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict]:
-    """The support team's contact; for a web learner with Slack configured, a handoff to them."""
+    """The support team's contact; for a web learner with Slack configured, a handoff to them. The
+    message's metadata says which (analytics counts the conversation as handed off)."""
     if not settings.handoff_enabled() or tracker.get_latest_input_channel() != WEB_CHANNEL:
-        dispatcher.utter_message(text=notices.offer_support(settings.support_url()))
+        dispatcher.utter_message(text=notices.offer_support(settings.support_url()),
+                                 **{SUPPORT_METADATA_KEY: "contact"})
         return []
     outcome = await off_the_loop(start_handoff, tracker.sender_id, question_for_staff(tracker),
                                  tracker.get_slot(PROGRAM_SLOT), conversation_turns(tracker))
     if outcome == support_desk.REFUSED:  # Slack refuses for good: don't mute the learner for nobody
-        dispatcher.utter_message(text=notices.handoff_unavailable(settings.support_url()))
+        dispatcher.utter_message(text=notices.handoff_unavailable(settings.support_url()),
+                                 **{SUPPORT_METADATA_KEY: "unavailable"})
         return []
-    dispatcher.utter_message(text=notices.handoff_delayed(settings.support_url()) if outcome == support_desk.RETRYING
-                             else notices.handoff_started())
+    if outcome == support_desk.RETRYING:
+        dispatcher.utter_message(text=notices.handoff_delayed(settings.support_url()),
+                                 **{SUPPORT_METADATA_KEY: "delayed"})
+    else:
+        dispatcher.utter_message(text=notices.handoff_started(), **{SUPPORT_METADATA_KEY: "handoff"})
     # Listening, paused: Rasa stops predicting without logging action_listen, and its rule for
     # `/restart` only fires after action_listen; without this a learner could not restart.
     return [ConversationPaused(), ActionExecuted("action_listen")]

@@ -13,6 +13,8 @@ FEEDBACK_INTENT = "feedback"
 RATINGS = {"up", "down"}
 COUNTED_EVENTS = {"user", "bot", "action", "pause", "resume", "session_started", "restart"}
 ANSWER_METADATA_KEY = "answer"  # on an assistant message: {"program_id": ..., "topic": ...}
+SUPPORT_METADATA_KEY = "support"  # on an assistant message passing the learner to the support team:
+SUPPORT_KINDS = {"handoff", "delayed", "unavailable", "contact"}  # live handoff (or its retry), or the contact
 
 
 class BadEvent(ValueError):
@@ -53,12 +55,15 @@ def row_for(body: Any) -> Optional[Dict[str, Any]]:
         "event_id": event_id, "sender_id": sender_id[:255], "type": kind, "timestamp": float(timestamp),
         "day": utc_day(float(timestamp)), "channel": None, "intent": None, "confidence": None, "text": None,
         "action": None, "program_id": None, "topic": None, "rating": None, "comment": None, "answer_ref": None,
+        "support": None,
     }
     if kind == "user":
         row.update(_user_fields(body))
     elif kind == "bot":
         row["text"] = _text(body.get("text"), 4000)
         row["program_id"], row["topic"] = _answered(body.get("metadata"))
+        support = body["metadata"].get(SUPPORT_METADATA_KEY) if isinstance(body.get("metadata"), dict) else None
+        row["support"] = support if support in SUPPORT_KINDS else None
     elif kind == "action":
         row["action"] = _text(body.get("name"), 255)
     return row

@@ -26,7 +26,7 @@ from typing import Iterable, List, Optional, Tuple
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, Text, select
 from sqlalchemy.engine import Engine
 
-from analytics import store
+from analytics import digest, store
 from analytics.events import BadEvent, row_for
 from core import settings
 from core.db import engine_for, session_scope
@@ -121,26 +121,33 @@ async def consume_rabbitmq(analytics: Engine, queue_name: str, batch: int = BATC
         channel = await connection.channel()
         await channel.set_qos(prefetch_count=batch)
         queue = await channel.declare_queue(queue_name, durable=True)  # as Rasa's Pika broker declares it
-        pending: List = []
-        async with queue.iterator() as messages:
-            while True:
+        inbox: asyncio.Queue = asyncio.Queue()
+        await queue.consume(inbox.put)
+        while True:
+            pending = await _next_batch(inbox, batch, linger_seconds)
+            bodies = []
+            for message in pending:
                 try:
-                    message = await asyncio.wait_for(messages.__anext__(), timeout=linger_seconds)
-                    pending.append(message)
-                    if len(pending) < batch:
-                        continue
-                except asyncio.TimeoutError:
-                    if not pending:
-                        continue
-                bodies = []
-                for message in pending:
-                    try:
-                        bodies.append(json.loads(message.body))
-                    except ValueError:
-                        logger.error("dropped a queue message that is not JSON: %.200r", message.body)
-                await asyncio.to_thread(ingest, analytics, bodies)
-                await pending[-1].ack(multiple=True)
-                pending = []
+                    bodies.append(json.loads(message.body))
+                except ValueError:
+                    logger.error("dropped a queue message that is not JSON: %.200r", message.body)
+            await asyncio.to_thread(ingest, analytics, bodies)
+            await pending[-1].ack(multiple=True)
+
+
+async def _next_batch(inbox: asyncio.Queue, batch: int, linger_seconds: float) -> List:
+    """The next message, and those that follow it within `linger_seconds` (at most `batch`)."""
+    pending = [await inbox.get()]
+    deadline = asyncio.get_running_loop().time() + linger_seconds
+    while len(pending) < batch:
+        left = deadline - asyncio.get_running_loop().time()
+        if left <= 0:
+            break
+        try:
+            pending.append(await asyncio.wait_for(inbox.get(), left))
+        except asyncio.TimeoutError:
+            break
+    return pending
 
 
 async def run(once: bool = False) -> None:
@@ -160,17 +167,9 @@ async def run(once: bool = False) -> None:
     else:
         logger.info("following the conversation log every %s s", settings.analytics_poll_seconds())
         tasks.append(follow_conversation_log(analytics, conversations, settings.analytics_poll_seconds()))
-    tasks.extend(_scheduled_jobs(analytics))
+    if settings.handoff_enabled():
+        tasks.append(digest.post_weekly(analytics))  # the weekly digest in the support channel
     await asyncio.gather(*tasks)
-
-
-def _scheduled_jobs(analytics: Engine) -> List:
-    """The weekly digest, when Slack is configured (analytics.digest)."""
-    try:
-        from analytics import digest
-    except ImportError:
-        return []
-    return [digest.post_weekly(analytics)] if settings.handoff_enabled() else []
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -5,8 +5,9 @@ Definitions (the README's "For the support team" section explains them to staff)
   widget's automatic opening `/greet`;
 - a **conversation** is one conversation id (one learner's chat) with at least one learner message in
   the period (or day);
-- a conversation is **handed off** when the assistant passed it to the support team
-  (`action_offer_support`: a live handoff in Slack, or the support contact); **containment** is the share of
+- a conversation is **handed off** when the assistant passed it to the support team: a live handoff in
+  Slack, or (where there is none, or Slack is down) the support team's contact, after a request for a
+  person, two misses, or a question with no sourced answer; **containment** is the share of
   conversations that were not;
 - **fallback rate**: learner messages the assistant did not understand well enough (Rasa's
   `nlu_fallback`: it asked to rephrase) over learner messages; **out-of-scope rate** the same for
@@ -194,9 +195,10 @@ def numbers(events: Sequence[AnalyticsEvent]) -> Tuple[Numbers, Dict[str, Number
                         numbers_.thumbs_up += 1
                     else:
                         numbers_.thumbs_down += 1
-            elif event.type == "action" and event.action == HANDOFF_ACTION:
+            elif (event.type == "action" and event.action == HANDOFF_ACTION) or \
+                    (event.type == "bot" and event.support):
                 handed.setdefault(event.day, set()).add(sender_id)
-            elif event.type == "bot" and event.topic:
+            if event.type == "bot" and event.topic:
                 total.answers += 1
                 day.answers += 1
     all_talked = set().union(*talked.values()) if talked else set()

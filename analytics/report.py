@@ -78,8 +78,8 @@ NUMBER_COLUMNS = ["conversations", "messages", "handed_off", "containment", "han
 
 def _number_row(numbers: metrics.Numbers) -> list:
     values = numbers.as_dict()
-    return [_rate(values[c]) if isinstance(values[c], float) or values[c] is None else values[c]
-            for c in NUMBER_COLUMNS]
+    return [_rate(values[c]) if c.endswith("_rate") or c == "containment"
+            else ("" if values[c] is None else values[c]) for c in NUMBER_COLUMNS]
 
 
 def tables(report: Report) -> Dict[str, Table]:

@@ -45,6 +45,7 @@ class AnalyticsEvent(Base):
     rating = Column(String(8))  # feedback: up or down
     comment = Column(Text)  # feedback: the learner's optional comment after a 👎
     answer_ref = Column(Text)  # feedback: the start of the rated answer's text
+    support = Column(String(16))  # an assistant message passing the learner to the support team: how
 
 
 class Review(Base):

@@ -7,6 +7,10 @@ One request URL, /webhooks/slack/webhook, takes:
   conversation; `!done` in the thread, or a :white_check_mark: reaction on the handoff message,
   hands the learner back to the assistant.
 
+A second URL, /webhooks/slack/commands, takes the app's slash command: `/assistant dashboard` in the
+support channel answers the asker alone with a short-lived signed link to the staff dashboard
+(core/dashboard_links.py); elsewhere it says where to ask.
+
 Every request must carry a valid v0 signature over `v0:timestamp:body` made with the signing
 secret, and a timestamp less than five minutes old (401 otherwise, nothing processed). Slack
 retries an event it did not get a 200 for within 3 s; an event id is recorded as handled only once its
@@ -28,6 +32,7 @@ import logging
 import re
 import time
 from typing import Any, Awaitable, Callable, Dict, Optional, Set
+from urllib.parse import parse_qs
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
@@ -36,7 +41,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from channels import socketio as web_chat
-from core import handoffs, notices, settings, support_desk
+from core import dashboard_links, handoffs, notices, settings, support_desk
 from core.lease import Lease
 from core.slack_text import staff_text_for_widget
 
@@ -82,6 +87,37 @@ def signature_is_valid(secret: str, timestamp: str, body: bytes, signature: str,
         return False
     expected = hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(f"v0={expected}", signature)
+
+
+DASHBOARD_COMMAND = "dashboard"
+
+
+def command_reply(fields: Dict[str, str]) -> Dict[str, str]:
+    """The ephemeral answer (only the asker sees it) to a signed slash command, e.g. `/assistant dashboard`.
+
+    A dashboard link is given only in the support channel: its members are the staff."""
+    command = fields.get("command") or "/assistant"
+    text = " ".join((fields.get("text") or "").split()).lower()
+    support = settings.slack_support_channel()
+    if text != DASHBOARD_COMMAND:
+        return {"response_type": "ephemeral",
+                "text": f"`{command} {DASHBOARD_COMMAND}` in the support channel gives you a short-lived link "
+                        "that signs you in to the staff dashboard."}
+    if not support or fields.get("channel_id") != support:
+        where = f"<#{support}>" if support else "the support channel (SLACK_SUPPORT_CHANNEL is not set)"
+        return {"response_type": "ephemeral",
+                "text": f"The dashboard is for the support team: ask for it with `{command} {DASHBOARD_COMMAND}` "
+                        f"in {where}."}
+    user = fields.get("user_id") or ""
+    if not user:
+        return {"response_type": "ephemeral", "text": "Slack did not say who asked; no link."}
+    try:
+        link = dashboard_links.signed_link(user)
+    except dashboard_links.NotConfigured as problem:
+        logger.error("no dashboard link for %s: %s", user, problem)
+        return {"response_type": "ephemeral", "text": "The dashboard is not set up yet (DASHBOARD_SECRET)."}
+    return {"response_type": "ephemeral",
+            "text": f"{link} (valid {settings.dashboard_link_minutes():g} minutes)"}
 
 
 class SlackThreadOutput(OutputChannel):
@@ -168,6 +204,21 @@ class SupportSlackInput(InputChannel):
             except Exception:
                 return response.json({"error": "the event could not be handled; Slack will retry"}, status=500)
             return response.json({"ok": True})
+
+        @slack.route("/commands", methods=["POST"])
+        async def commands(request: Request):
+            """Slash commands: form-encoded, signed like events (401 otherwise, nothing processed)."""
+            secret = settings.slack_signing_secret()
+            if not secret:
+                return response.json({"error": "Slack is not configured (SLACK_SIGNING_SECRET)"}, status=503)
+            if not signature_is_valid(secret, request.headers.get("X-Slack-Request-Timestamp", ""),
+                                      request.body, request.headers.get("X-Slack-Signature", "")):
+                return response.json({"error": "invalid signature or stale timestamp"}, status=401)
+            try:
+                form = parse_qs(request.body.decode("utf-8"), keep_blank_values=True)
+            except UnicodeDecodeError:
+                return response.json({"error": "the body is not UTF-8"}, status=400)
+            return response.json(command_reply({name: values[0] for name, values in form.items()}))
 
         return slack
 

@@ -16,6 +16,8 @@ from core.slack_text import for_slack
 TRANSCRIPT_TURNS = 6
 # Below ACTION_TIMEOUT_SECONDS (4): the handoff action posts to Slack while the Rasa server waits.
 SLACK_TIMEOUT_SECONDS = 2.5
+# Uploads (the weekly digest's chart) are not on a learner's path: each HTTP step may take longer.
+UPLOAD_TIMEOUT_SECONDS = 30
 
 
 logger = logging.getLogger(__name__)
@@ -70,6 +72,28 @@ def post_message(channel: str, text: str, thread_ts: Optional[str] = None) -> di
         reason = str(error.response.get("error") or error)
         raise SlackUnavailable(reason, permanent=reason in PERMANENT_SLACK_ERRORS) from error
     except (SlackClientError, OSError) as error:
+        raise SlackUnavailable(f"{type(error).__name__}: {error}") from error
+    return response.data
+
+
+def upload_file(channel: str, filename: str, content: bytes, title: str,
+                initial_comment: Optional[str] = None) -> dict:
+    """Upload a file into a channel, with `initial_comment` as the message that introduces it (mrkdwn).
+
+    slack_sdk's `files_upload_v2`: `files.getUploadURLExternal`, the bytes POSTed to the URL it gives, then
+    `files.completeUploadExternal`, which shares the file; nothing shows in the channel unless the last
+    step succeeds. The app needs the `files:write` scope. Failures come back as `SlackUnavailable`, as
+    with `post_message`; a file takes longer than a message, so the wait is UPLOAD_TIMEOUT_SECONDS.
+    """
+    web = client()
+    web.timeout = UPLOAD_TIMEOUT_SECONDS
+    try:
+        response = web.files_upload_v2(channel=channel, filename=filename, content=content, title=title,
+                                       initial_comment=initial_comment)
+    except SlackApiError as error:
+        reason = str(error.response.get("error") or error)
+        raise SlackUnavailable(reason, permanent=reason in PERMANENT_SLACK_ERRORS) from error
+    except (SlackClientError, OSError) as error:  # OSError: also the upload URL's HTTP errors (urllib)
         raise SlackUnavailable(f"{type(error).__name__}: {error}") from error
     return response.data
 

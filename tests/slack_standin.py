@@ -2,6 +2,12 @@
 
 It answers `chat.postMessage` and `auth.test` as Slack documents them (JSON with `ok`), checks the
 bot token, records every call, and can play Slack being down (HTTP 503) or refusing (`ok: false`).
+
+File uploads speak the protocol of slack_sdk's `files_upload_v2`: `files.getUploadURLExternal` (form
+fields `filename`, `length`) answers an `upload_url` on this stand-in and a `file_id`; the client POSTs
+the raw bytes to that URL (no token: the URL is the credential), which answers `OK - <length>`;
+`files.completeUploadExternal` (form fields `files` as JSON `[{"id", "title"}]`, `channel_id`,
+`initial_comment`, `thread_ts`) shares the uploaded files. `uploaded_files()` lists what was shared.
 """
 
 import hashlib
@@ -18,6 +24,8 @@ import requests
 
 from bench.servers import free_port
 
+UPLOAD_PATH = "/upload/v1/"  # where files.getUploadURLExternal's upload URLs point (on the stand-in)
+
 
 class SlackStandIn:
     def __init__(self, token: str, bot_user_id: str = "UBOT"):
@@ -27,11 +35,25 @@ class SlackStandIn:
         self.mode = "up"  # up | down (HTTP 503) | refuse (ok: false)
         self._lock = threading.Lock()
         self._ts = 1_790_000_000.0
+        self.uploads: Dict[str, Dict] = {}  # file id -> {"filename", "length", "content" (bytes or None)}
+        self.files: List[Dict] = []  # files shared by files.completeUploadExternal, in order
+        self.refused_methods: Dict[str, str] = {}  # method -> the error Slack answers it with (ok: false)
+        self._file_number = 0
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 (http.server's name)
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path.startswith(UPLOAD_PATH):
+                    status, text = stand_in.receive_upload(self.path[len(UPLOAD_PATH):], raw)
+                    payload = text.encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "text/plain; charset=utf-8")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                body = raw.decode()
                 if "json" in (self.headers.get("Content-Type") or ""):
                     params = json.loads(body or "{}")
                 else:
@@ -60,6 +82,12 @@ class SlackStandIn:
             return 200, {"ok": False, "error": "invalid_auth"}
         if self.mode == "refuse":
             return 200, {"ok": False, "error": "channel_not_found"}
+        if method in self.refused_methods:
+            return 200, {"ok": False, "error": self.refused_methods[method]}
+        if method == "files.getUploadURLExternal":
+            return 200, self._upload_url(params)
+        if method == "files.completeUploadExternal":
+            return 200, self._complete_upload(params)
         if method == "auth.test":
             return 200, {"ok": True, "user_id": self.bot_user_id, "bot_id": "BBOT"}
         if method == "chat.postMessage":
@@ -70,6 +98,58 @@ class SlackStandIn:
             return 200, {"ok": True, "channel": params.get("channel"), "ts": ts,
                          "message": {"text": params.get("text"), "ts": ts, "bot_id": "BBOT"}}
         return 200, {"ok": False, "error": "unknown_method"}
+
+    def _upload_url(self, params: Dict) -> Dict:
+        filename, length = params.get("filename"), str(params.get("length") or "")
+        if not filename or not length.isdigit() or int(length) < 1:
+            return {"ok": False, "error": "invalid_arguments"}
+        with self._lock:
+            self._file_number += 1
+            file_id = f"F{self._file_number:08d}"
+            self.uploads[file_id] = {"filename": filename, "length": int(length), "content": None}
+        return {"ok": True, "upload_url": f"http://127.0.0.1:{self.port}{UPLOAD_PATH}{file_id}", "file_id": file_id}
+
+    def receive_upload(self, file_id: str, content: bytes):
+        """The bytes POSTed to an upload URL: (HTTP status, plain-text body) as Slack's upload host answers."""
+        if self.mode == "down":
+            return 503, "service unavailable"
+        with self._lock:
+            upload = self.uploads.get(file_id)
+            if upload is None:
+                return 404, "not found"
+            upload["content"] = content
+        return 200, f"OK - {len(content)}"
+
+    def _complete_upload(self, params: Dict) -> Dict:
+        try:
+            files = json.loads(params.get("files") or "")
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        if not isinstance(files, list) or not files or not all(isinstance(f, dict) and f.get("id") for f in files):
+            return {"ok": False, "error": "invalid_arguments"}
+        with self._lock:
+            if any(self.uploads.get(f["id"], {}).get("content") is None for f in files):
+                return {"ok": False, "error": "file_not_found"}  # never uploaded (or unknown id)
+            self._ts += 1
+            ts = f"{self._ts:.6f}"
+            shared = []
+            for f in files:
+                upload = self.uploads[f["id"]]
+                record = {"id": f["id"], "title": f.get("title") or upload["filename"], "name": upload["filename"],
+                          "channel_id": params.get("channel_id"), "initial_comment": params.get("initial_comment"),
+                          "thread_ts": params.get("thread_ts"), "ts": ts, "content": upload["content"],
+                          "length": upload["length"]}
+                self.files.append(record)
+                shared.append({"id": f["id"], "title": record["title"], "name": record["name"],
+                               "size": len(upload["content"])})
+            self.calls.append({"method": "files.completeUploadExternal", **params})
+        return {"ok": True, "files": shared}
+
+    def uploaded_files(self, channel: Optional[str] = None) -> List[Dict]:
+        """Files shared by files.completeUploadExternal: id, title, name, channel_id, initial_comment,
+        thread_ts, ts, content (the uploaded bytes), length (the length announced for them)."""
+        with self._lock:
+            return [dict(f) for f in self.files if channel is None or f.get("channel_id") == channel]
 
     def posts(self, channel: Optional[str] = None, thread_ts: Optional[str] = None,
               containing: Optional[str] = None) -> List[Dict]:

@@ -34,6 +34,11 @@ def bot(event_id, sender, text, program=None, topic=None, at=DAY, delay=0.25):
     return body
 
 
+def handoff(body, kind="handoff"):
+    body["metadata"]["support"] = kind
+    return body
+
+
 def action(event_id, sender, name, at=DAY):
     return {"event_id": event_id, "sender_id": sender, "event": "action", "timestamp": at + event_id, "name": name}
 
@@ -53,7 +58,7 @@ def seeded_events():
         user(9, "b", "/feedback", "feedback", confidence=1.0, entities=[("comment", "I meant Purdue")]),
         # c: out of scope, no catalog answer, handed off
         user(10, "c", "what's the weather in Paris?", "out_of_scope"), bot(11, "c", "I have no sourced answer"),
-        action(12, "c", "action_offer_support"), bot(13, "c", "Someone from the team will answer here."),
+        action(12, "c", "action_answer_general"), handoff(bot(13, "c", "Someone from the team will answer here.")),
         # d: not understood
         user(14, "d", "asdf qwer zxcv", "nlu_fallback", confidence=0.2), bot(15, "d", "Sorry, could you rephrase?"),
         # e (next day): out of scope, similar to c's
