@@ -23,7 +23,7 @@ import logging
 import sys
 from typing import Iterable, List, Optional, Tuple
 
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, Text, select
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, Text, inspect, select
 from sqlalchemy.engine import Engine
 
 from analytics import digest, store
@@ -70,6 +70,8 @@ def read_conversation_log(analytics: Engine, conversations: Engine, batch: int =
     """Read the conversation store's events after the stored position; returns how many were read.
     Each batch's rows and the new position are committed together."""
     total = 0
+    if not inspect(conversations).has_table(conversation_events.name):
+        return 0  # nobody has talked to the assistant yet: Rasa creates the table with the first conversation
     while True:
         after = store.position(analytics, LOG_POSITION)
         with session_scope(conversations) as session:

@@ -242,3 +242,9 @@ def test_a_queue_message_stays_queued_until_its_rows_are_committed(analytics, qu
     monkeypatch.setenv("RABBITMQ_HOST", "127.0.0.1")
     assert asyncio.run(_consume_until(analytics, queue_name, rows=4)) is None
     assert len(metrics.period_events(analytics, metrics.Period(date(2026, 11, 2), date(2026, 11, 3)))) == 4
+
+
+def test_before_the_first_conversation_the_log_reads_nothing_without_an_error(analytics, tmp_path):
+    empty = create_engine(f"sqlite:///{tmp_path / 'no-conversations-yet.db'}", future=True)
+    assert feed.read_conversation_log(analytics, empty) == 0
+    assert store.position(analytics, feed.LOG_POSITION) == 0
