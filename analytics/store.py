@@ -9,6 +9,7 @@ The tables live in ANALYTICS_DATABASE_URL: beside the conversations on PostgreSQ
 var/analytics.db with `make run`.
 """
 
+import time
 from datetime import datetime, timezone
 from typing import Iterable, List, Optional
 
@@ -16,6 +17,7 @@ from sqlalchemy import BigInteger, Column, DateTime, Float, Index, String, Text,
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, declarative_base
 
 from core import settings
@@ -74,6 +76,34 @@ class DigestPosted(Base):
     __tablename__ = "analytics_digests"
     week = Column(String(10), primary_key=True)  # the Monday, YYYY-MM-DD
     posted_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class SpentToken(Base):
+    """Dashboard tokens that may not be used again: sign-in links once opened, sessions once signed out.
+    Kept until the token would have expired anyway."""
+
+    __tablename__ = "analytics_spent_tokens"
+    jti = Column(String(64), primary_key=True)
+    expires_at = Column(Float, nullable=False)
+
+
+def spend_token(engine: Engine, jti: str, expires_at: float) -> bool:
+    """Mark a token used; False if it already was. Forgets spent tokens that have expired meanwhile."""
+    with session_scope(engine) as session:
+        session.execute(delete(SpentToken).where(SpentToken.expires_at < time.time()))
+        if session.get(SpentToken, jti) is not None:
+            return False
+        session.add(SpentToken(jti=jti, expires_at=expires_at))
+        try:
+            session.flush()
+        except IntegrityError:  # spent at the same moment elsewhere
+            return False
+    return True
+
+
+def token_is_spent(engine: Engine, jti: str) -> bool:
+    with session_scope(engine) as session:
+        return session.get(SpentToken, jti) is not None
 
 
 def analytics_engine(url: Optional[str] = None) -> Engine:

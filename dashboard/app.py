@@ -83,14 +83,24 @@ async def sign_in(request: web.Request) -> web.Response:
         claims = dashboard_links.verify(request.query.get("token", ""), dashboard_links.LINK)
     except dashboard_links.InvalidToken:
         return _html(pages.sign_in_page("This sign-in link is not valid or has expired. Ask in Slack again."), 401)
+    if not await asyncio.to_thread(store.spend_token, request.app[ANALYTICS], claims["jti"], claims["exp"]):
+        return _html(pages.sign_in_page("This sign-in link was already used. Ask in Slack again."), 401)
     response = web.Response(status=303, headers={"Location": "/"})  # the token leaves the address bar
     auth.set_session_cookie(response, auth.new_session(claims["sub"]))
     logger.info("signed in: %s", claims["sub"])
     return response
 
 
-async def index(request: web.Request) -> web.Response:
+async def current_session(request: web.Request) -> Optional[auth.Session]:
+    """The request's session, unless it was signed out (its token spent)."""
     session = auth.session_of(request)
+    if session is None or await asyncio.to_thread(store.token_is_spent, request.app[ANALYTICS], session.jti):
+        return None
+    return session
+
+
+async def index(request: web.Request) -> web.Response:
+    session = await current_session(request)
     if session is None:
         return _html(pages.sign_in_page("You are not signed in."), 401)
     return _html(pages.dashboard_page(session.user, session.csrf, review.reviewable_intents()))
@@ -102,7 +112,7 @@ async def _report(request: web.Request):
 
 
 async def api_report(request: web.Request) -> web.Response:
-    if auth.session_of(request) is None:
+    if await current_session(request) is None:
         return _signed_out()
     try:
         built = await _report(request)
@@ -112,7 +122,7 @@ async def api_report(request: web.Request) -> web.Response:
 
 
 async def export_csv(request: web.Request) -> web.Response:
-    if auth.session_of(request) is None:
+    if await current_session(request) is None:
         return _signed_out()
     name = request.match_info["table"]
     if name not in report.TABLE_NAMES:
@@ -135,7 +145,7 @@ async def _json_body(request: web.Request) -> Optional[dict]:
 
 
 async def post_review(request: web.Request) -> web.Response:
-    session = auth.session_of(request)
+    session = await current_session(request)
     if session is None:
         return _signed_out()
     refused = auth.write_problem(request, session)
@@ -160,12 +170,13 @@ async def post_review(request: web.Request) -> web.Response:
 
 
 async def sign_out(request: web.Request) -> web.Response:
-    session = auth.session_of(request)
+    session = await current_session(request)
     if session is None:
         return _signed_out()
     refused = auth.write_problem(request, session)
     if refused:
         return _error(*refused)
+    await asyncio.to_thread(store.spend_token, request.app[ANALYTICS], session.jti, session.expires)
     response = web.json_response({"ok": True})
     auth.clear_session_cookie(response)
     return response

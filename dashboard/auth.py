@@ -1,9 +1,11 @@
 """The dashboard's session: a signed cookie made from a sign-in link, and the CSRF token it carries.
 
-The cookie holds a session token (core/dashboard_links.py, purpose "session", DASHBOARD_SESSION_HOURS)
+A sign-in link works once: opening it spends its id (a second opening gets the "ask again" page). The
+cookie holds a session token (core/dashboard_links.py, purpose "session", DASHBOARD_SESSION_HOURS)
 naming the Slack user and a random CSRF token. It is HttpOnly, SameSite=Strict, Path=/, and Secure when
 DASHBOARD_URL is https. A request that changes something must also send the CSRF token (the page has it
-in a <meta> tag) in the X-CSRF-Token header, as JSON, from the dashboard's own origin.
+in a <meta> tag) in the X-CSRF-Token header, as JSON, from the dashboard's own origin. Signing out
+spends the session token's id, so a copy of the cookie no longer works either.
 """
 
 import hmac
@@ -25,6 +27,7 @@ class Session:
     user: str  # the Slack user id the sign-in link was made for
     csrf: str
     expires: int  # epoch seconds
+    jti: str  # the session token's id: signing out spends it
 
 
 def new_session(user: str) -> str:
@@ -45,7 +48,7 @@ def session_of(request: web.Request) -> Optional[Session]:
     csrf = claims.get("csrf")
     if not isinstance(csrf, str) or len(csrf) < 32:
         return None
-    return Session(claims["sub"], csrf, int(claims["exp"]))
+    return Session(claims["sub"], csrf, int(claims["exp"]), str(claims["jti"]))
 
 
 def secure_cookies() -> bool:

@@ -626,3 +626,21 @@ def artifact(name):
     folder = PROJECT_ROOT / "artifacts"
     folder.mkdir(exist_ok=True)
     return folder / name
+
+
+def test_a_sign_in_link_works_once_and_signing_out_ends_the_session(stack):
+    link = stack.link()
+    first = requests.Session()
+    opened = first.get(link, timeout=30)
+    assert opened.status_code == 200 and opened.url == f"{stack.url}/"  # positive control
+    again = requests.get(link, timeout=30)
+    assert again.status_code == 401 and "already used" in again.text and MARKER not in again.text
+    cookie = first.cookies.get("mm_dashboard_session")
+    csrf = opened.text.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    copy = requests.Session()
+    copy.cookies.set("mm_dashboard_session", cookie)
+    assert copy.get(f"{stack.url}/api/report", timeout=30).status_code == 200  # the copied cookie works...
+    assert first.post(f"{stack.url}/signout", json={}, headers={"X-CSRF-Token": csrf}, timeout=30).status_code == 200
+    for browser in (first, copy):  # ...until its owner signs out
+        assert browser.get(f"{stack.url}/api/report", timeout=30).status_code == 401
+        assert browser.get(f"{stack.url}/", timeout=30).status_code == 401
