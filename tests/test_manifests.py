@@ -16,13 +16,15 @@ import sys
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 from typing import Dict, Iterator, List, Optional, Set, Tuple
+from unittest import mock
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
 from core import settings
-from ops.commands import action_server_command, rasa_server_command
+from ops.cluster import programs
+from ops.commands import rasa_server_command
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -37,7 +39,7 @@ RASA_DOCKERFILE = DEPLOY / "docker" / "rasa.Dockerfile"
 ACTIONS_DOCKERFILE = DEPLOY / "docker" / "actions.Dockerfile"
 BASE_IMAGES = {RASA_DOCKERFILE: ("rasa/rasa", "rasa"), ACTIONS_DOCKERFILE: ("rasa/rasa-sdk", "rasa-sdk")}
 APP_DIR = PurePosixPath("/app")  # WORKDIR of both official images
-PROJECT_PACKAGES = ("actions", "channels", "core", "ops")
+PROJECT_PACKAGES = ("actions", "analytics", "channels", "core", "dashboard", "ops")
 PINNING_FILES = ("constraints.txt", "app.txt")  # requirements/ files whose `==` pins the images must keep
 SECRET_LIKE = re.compile(r"(TOKEN|SECRET|PASSWORD|PASS|AUTH)$")
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
@@ -54,6 +56,17 @@ DEFAULTS_ON_PURPOSE = {
     "ACTION_PORT": "the command line's --port decides (checked against the manifests below)",
     "CATALOG_FILE": "the default is the catalog file the image carries (test_images_copy_what_the_code_needs)",
     "WEB_PORT": "the demo page is not deployed; WEB_PORT only makes WEBCHAT_ALLOWED_ORIGINS' default, which is set",
+    "ANALYTICS_POLL_SECONDS": "the analytics feed polls the conversation store this often only without RabbitMQ; "
+                              "deployments have RabbitMQ (then it catches up every 60 s)",
+}
+# Programs `make cluster` starts (ops/cluster.py programs()) that are not deployed as a container of the project.
+NOT_DEPLOYED = {
+    "haproxy": "the front door: deploy/docker/haproxy.cfg in Compose, the Ingress in Kubernetes",
+    "web": "the demo page with the chat widget; a deployment's widget sits on the organisation's own site",
+}
+# Paths under the project root the code names (settings.PROJECT_ROOT / ...) that an image does not need.
+NOT_IN_IMAGES = {
+    "data": "analytics/review.py only refuses to export reviews into it (make review-export, not in a container)",
 }
 # Read by Rasa itself, not by the project's code.
 RASA_READS = {"RASA_TELEMETRY_ENABLED": "Rasa's usage telemetry: off (it would call out of the cluster)"}
@@ -140,11 +153,18 @@ def action_server_modules() -> Set[str]:
     return with_imports({"actions.server"} | actions)
 
 
+def main_module(module: str) -> str:
+    """What `python -m module` runs: the module, or a package's __main__."""
+    return f"{module}.__main__" if module_file(module).name == "__init__.py" else module
+
+
 def modules_run_by(dockerfile: Path, argv: List[str]) -> Set[str]:
     if argv[:2] == ["rasa", "run"]:
         return rasa_server_modules(rasa_config_files(dockerfile, argv))
     assert argv[:2] == ["python", "-m"], f"unknown command {argv}"
-    return action_server_modules() if argv[2] == "actions.server" else with_imports({argv[2]})
+    if argv[2] == "actions.server":
+        return action_server_modules()
+    return with_imports({argv[2], main_module(argv[2])})
 
 
 def settings_variables() -> Dict[str, Set[str]]:
@@ -168,15 +188,113 @@ def settings_variables() -> Dict[str, Set[str]]:
     return reads
 
 
+def environment_keys() -> Dict[str, Set[str]]:
+    """Each key of the dict core/settings.py's as_environment() returns -> the variables its value reads."""
+    tree = ast.parse((ROOT / "core" / "settings.py").read_text(encoding="utf-8"))
+    function = next(node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "as_environment")
+    returned = next(node.value for node in ast.walk(function) if isinstance(node, ast.Return))
+    table = settings_variables()
+    keys = {}
+    for key, value in zip(returned.keys, returned.values, strict=True):
+        called = [node for node in ast.walk(value) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)]
+        keys[key.value] = {node.args[0].value for node in called if node.func.id == "_env"}
+        keys[key.value] |= set().union(*(table.get(node.func.id, set()) for node in called))
+    return keys
+
+
+def settings_attribute(node: ast.AST) -> Optional[str]:
+    """`name` for a `settings.name` of core.settings' functions."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "settings" \
+            and callable(getattr(settings, node.attr, None)):
+        return node.attr
+    return None
+
+
+def settings_reads(modules: Set[str]) -> Tuple[Set[str], Set[str]]:
+    """The functions of core.settings the modules call, and the keys of `settings.as_environment()[...]` they
+    read (such a read is that key's variables only, not every variable of as_environment)."""
+    functions, keys = set(), set()
+    for module in modules - {"core.settings"}:
+        tree = parsed(module)
+        indexed = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Call) \
+                    and settings_attribute(node.value.func) == "as_environment" \
+                    and isinstance(node.slice, ast.Constant):
+                keys.add(node.slice.value)
+                indexed.add(id(node.value.func))
+        functions |= {settings_attribute(node) for node in ast.walk(tree)
+                      if settings_attribute(node) and id(node) not in indexed}
+    return functions, keys
+
+
 def settings_called(modules: Set[str]) -> Set[str]:
-    return {node.attr for module in modules if module != "core.settings" for node in ast.walk(parsed(module))
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "settings"
-            and callable(getattr(settings, node.attr, None))}
+    return settings_reads(modules)[0]
 
 
 def variables_read_by(modules: Set[str]) -> Set[str]:
-    table = settings_variables()
-    return set().union(*(table.get(name, set()) for name in settings_called(modules)))
+    table, environment = settings_variables(), environment_keys()
+    functions, keys = settings_reads(modules)
+    assert keys <= set(environment), f"settings.as_environment() has no {keys - set(environment)}"
+    return set().union(*(table.get(name, set()) for name in functions), *(environment[key] for key in keys))
+
+
+def project_paths(modules: Set[str]) -> Set[str]:
+    """Paths the modules name under the project root: `settings.PROJECT_ROOT / "a" / "b"` -> "a/b"."""
+    def parts(node: ast.AST) -> Optional[List[str]]:
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "settings" \
+                and node.attr == "PROJECT_ROOT":
+            return []
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and isinstance(node.right, ast.Constant):
+            left = parts(node.left)
+            return None if left is None else [*left, node.right.value]
+        return None
+    found = set()
+    for module in modules - {"core.settings"}:
+        for node in ast.walk(parsed(module)):
+            path = parts(node)
+            if path:
+                found.add("/".join(path))
+    # `a / "b" / "c"` also contains `a / "b"`: keep the longest.
+    return {path for path in found if not any(other.startswith(path + "/") for other in found)}
+
+
+def listening_setting(module: str) -> Optional[str]:
+    """The core.settings function giving the port the module's server listens on (`web.run_app(port=...)`),
+    or None when it starts no server."""
+    tree = parsed(module)
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+             and isinstance(node.func, ast.Attribute) and node.func.attr == "run_app"]
+    if not calls:
+        return None
+    (call,) = calls
+    port = next(keyword.value for keyword in call.keywords if keyword.arg == "port")
+    if settings_attribute(getattr(port, "func", None)):
+        return settings_attribute(port.func)
+    assert isinstance(port, ast.Name), f"{module}: run_app(port=...) is neither a setting nor a name"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                pairs = isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple)
+                names = target.elts if pairs else [target]
+                values = node.value.elts if pairs else [node.value]
+                for name, value in zip(names, values, strict=True):
+                    if isinstance(name, ast.Name) and name.id == port.id and isinstance(value, ast.Call) \
+                            and settings_attribute(value.func):
+                        return settings_attribute(value.func)
+    raise AssertionError(f"{module}: the port of run_app is not a core.settings value")
+
+
+def server_port(server: List[str], environment: Dict[str, str]) -> Optional[int]:
+    """The port the process listens on: its --port, or the setting its server reads in `environment`."""
+    if "--port" in server:
+        return int(option(server, "--port"))
+    assert server[:2] == ["python", "-m"], f"{server}: which port?"
+    setting = listening_setting(main_module(server[2]))
+    if setting is None:
+        return None
+    with mock.patch.dict(os.environ, environment, clear=True):
+        return int(getattr(settings, setting)())
 
 
 def third_party_imports(modules: Set[str]) -> Set[str]:
@@ -229,6 +347,10 @@ def final_stage(dockerfile: Path) -> List[Tuple[str, str]]:
     return stages(dockerfile)[-1]
 
 
+def stage_named(dockerfile: Path, name: str) -> List[Tuple[str, str]]:
+    return next(lines for lines in stages(dockerfile) if lines[0][1].split()[-1] == name)
+
+
 def exec_form(dockerfile: Path, instruction: str) -> Optional[List[str]]:
     values = [json.loads(args) for name, args in final_stage(dockerfile) if name == instruction]
     return values[-1] if values else None
@@ -239,9 +361,11 @@ def image_variables(dockerfile: Path) -> Set[str]:
             for name in re.findall(r"([A-Z_][A-Z0-9_]*)=", args)}
 
 
-def copies(dockerfile: Path) -> Iterator[Tuple[Optional[str], str, PurePosixPath]]:
-    """(stage it copies from or None for the build context, source, destination in the image) per source."""
-    for instruction, args in final_stage(dockerfile):
+def copies(dockerfile: Path, stage: Optional[List[Tuple[str, str]]] = None
+           ) -> Iterator[Tuple[Optional[str], str, PurePosixPath]]:
+    """(stage it copies from or None for the build context, source, destination in the image) per source, in
+    the final stage unless another `stage` is given (destinations are then taken as relative to /app)."""
+    for instruction, args in final_stage(dockerfile) if stage is None else stage:
         if instruction != "COPY":
             continue
         words = args.split()
@@ -331,8 +455,8 @@ def script_argv(script: Path, stub_bin: Path, env: Dict[str, str]) -> List[str]:
 
 def effective_argv(dockerfile: Path, command: Optional[List[str]] = None,
                    args: Optional[List[str]] = None) -> List[str]:
-    """What a container runs: Kubernetes' `command` replaces the image's ENTRYPOINT (and its CMD), `args`
-    (and Compose's `command`) replace CMD."""
+    """What a container runs: Kubernetes' `command` (and Compose's `entrypoint`) replaces the image's ENTRYPOINT
+    and its CMD, `args` (and Compose's `command`) replace CMD."""
     if command is not None:
         return [*command, *(args or [])]
     cmd = exec_form(dockerfile, "CMD") or []
@@ -466,7 +590,7 @@ def container_port(container: dict, port) -> int:
 
 def probes(container: dict) -> Dict[str, dict]:
     return {kind: container[kind]["httpGet"] for kind in ("startupProbe", "readinessProbe", "livenessProbe")
-            if kind in container}
+            if "httpGet" in container.get(kind, {})}
 
 
 def services_for(documents: List[dict], workload: dict) -> List[dict]:
@@ -525,7 +649,7 @@ def compose_workloads(stub_bin) -> Dict[str, dict]:
     for name, service in compose()["services"].items():
         dockerfile = compose_dockerfile(service)
         if dockerfile:
-            argv = effective_argv(dockerfile, args=service.get("command"))
+            argv = effective_argv(dockerfile, service.get("entrypoint"), service.get("command"))
             found[name] = {"service": service, "dockerfile": dockerfile, "argv": argv,
                            "server": server_argv(dockerfile, argv, stub_bin)}
     return found
@@ -591,6 +715,25 @@ app = build_app("a token")
 print(json.dumps({"routes": sorted("/" + route.path for route in app.router.routes), "open": sorted(OPEN_PATHS)}))
 """
 
+DASHBOARD_ROUTES = """
+import asyncio, json
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import create_engine
+from core import settings
+from dashboard.app import STATIC, create_app
+
+async def main():
+    app = create_app(analytics=create_engine("sqlite://"), catalog=create_engine("sqlite://"))
+    routes = sorted({resource.canonical for resource in app.router.resources()})
+    async with TestClient(TestServer(app)) as client:  # no session cookie: what is open without signing in
+        opened = [path for path in routes if "{" not in path
+                  and (await client.get(path, allow_redirects=False)).status == 200]
+    print(json.dumps({"routes": routes, "open": opened,
+                      "static": sorted(str(path.relative_to(settings.PROJECT_ROOT)) for path, _ in STATIC.values())}))
+
+asyncio.run(main())
+"""
+
 
 def run_python(code: str) -> dict:
     """In a process of its own: Rasa's channels patch Rasa's classes when imported."""
@@ -611,8 +754,25 @@ def action_app() -> dict:
     return run_python(ACTION_ROUTES)
 
 
+@pytest.fixture(scope="module")
+def dashboard_app() -> dict:
+    return run_python(DASHBOARD_ROUTES)
+
+
+@pytest.fixture(scope="module")
+def server_apps(rasa_app, action_app, dashboard_app) -> Dict[str, dict]:
+    """The web app each server runs, by `server_name`."""
+    return {"rasa run": rasa_app, "actions.server": action_app, "dashboard": dashboard_app}
+
+
+def server_name(server: List[str]) -> str:
+    return "rasa run" if server[:2] == ["rasa", "run"] else server[2]
+
+
 def served(routes: List[str], path_type: str, path: str) -> bool:
-    return path in routes if path_type == "Exact" else path.rstrip("/") in routes
+    if path_type == "Exact":
+        return path in routes
+    return path.rstrip("/") in routes or any(route.startswith(path) for route in routes)
 
 
 # --- the tests -------------------------------------------------------------------------------------------
@@ -628,6 +788,38 @@ def test_kustomize_renders_the_deployment(rendered, k8s_workloads):
         "Deployment"]
     assert any(entry["workload"]["kind"] == "Job" for entry in running(
         k8s_workloads, ["python", "-m", "actions.catalog_cli", "load"])), "no Job loads the catalog"
+    feed = running(k8s_workloads, ["python", "-m", "analytics.feed"])
+    assert [(entry["workload"]["kind"], entry["workload"]["spec"]["replicas"]) for entry in feed] == [
+        ("Deployment", 1)], "one analytics feed is enough (several would be safe)"
+    assert [entry["workload"]["kind"] for entry in running(k8s_workloads, ["python", "-m", "dashboard"])] == [
+        "Deployment"]
+
+
+def program_name(argv: List[str]) -> Optional[str]:
+    """`server_name` of a command line of ops/commands.py (None: not a project server)."""
+    if Path(argv[0]).name == "rasa" and argv[1:2] == ["run"]:
+        return "rasa run"
+    return argv[2] if argv[1:2] == ["-m"] else None
+
+
+def cluster_programs(action_port: int = 5055) -> Dict[str, List[str]]:
+    """What `make cluster` starts (ops/cluster.py), with one Rasa server."""
+    return programs(Path("/cluster"), Path("models/micromasters.tar.gz"), [5005], action_port)
+
+
+def test_every_long_running_program_is_deployed(k8s_workloads, compose_workloads):
+    """Each server `make cluster` starts runs as a Deployment in Kubernetes and a service in Compose."""
+    started = cluster_programs()
+    assert set(NOT_DEPLOYED) <= set(started), f"not started by make cluster: {set(NOT_DEPLOYED) - set(started)}"
+    in_kubernetes = {server_name(entry["server"]) for entry in k8s_workloads
+                     if entry["workload"]["kind"] == "Deployment"}
+    in_compose = {server_name(entry["server"]) for entry in compose_workloads.values()
+                  if entry["service"].get("restart") == "unless-stopped" and not entry["service"].get("profiles")}
+    for name, argv in started.items():
+        if name not in NOT_DEPLOYED:
+            assert program_name(argv), f"{name}: {argv} is not a project server"
+            assert program_name(argv) in in_kubernetes, f"no Deployment runs {name} ({program_name(argv)})"
+            assert program_name(argv) in in_compose, f"no Compose service runs {name} ({program_name(argv)})"
 
 
 def test_rasa_image_starts_rasa_as_the_project_does(stub_bin, monkeypatch):
@@ -646,14 +838,18 @@ def test_rasa_image_starts_rasa_as_the_project_does(stub_bin, monkeypatch):
     assert option(started, "--endpoints") == "deploy/cluster/endpoints.yml", "replicas need the cluster endpoints"
 
 
-def test_action_containers_run_the_projects_commands(k8s_workloads, compose_workloads):
+def test_python_containers_run_the_projects_commands(k8s_workloads, compose_workloads):
+    """`python -m` containers run a command of the module (the servers: ops/commands.py's command line)."""
     for entry in [*k8s_workloads, *compose_workloads.values()]:
         server = entry["server"]
-        if server[:3] == ["python", "-m", "actions.server"]:
-            assert server[1:] == action_server_command(int(option(server, "--port")))[1:]
-        if server[:2] == ["python", "-m"]:
-            source = module_file(server[2])
-            assert source and "__main__" in source.read_text(encoding="utf-8"), f"{server[2]} is not a command"
+        if server[:2] != ["python", "-m"]:
+            continue
+        source = module_file(server[2]) and module_file(main_module(server[2]))
+        assert source and "__main__" in source.read_text(encoding="utf-8"), f"{server[2]} is not a command"
+        port = int(option(server, "--port")) if "--port" in server else settings.action_port()
+        for argv in cluster_programs(action_port=port).values():
+            if program_name(argv) == server[2]:
+                assert server[1:] == argv[1:], f"{server} is not ops/commands.py's {argv}"
 
 
 def test_every_variable_the_code_reads_is_set_in_kubernetes(rendered, k8s_workloads):
@@ -694,15 +890,25 @@ def test_variable_references_are_defined_before_use(rendered):
             defined.add(variable["name"])
 
 
+def compose_environment(service: dict) -> Dict[str, str]:
+    return {key: str(value) for key, value in service.get("environment", {}).items()}
+
+
 def test_kubernetes_ports_match(rendered, k8s_workloads):
     for entry in k8s_workloads:
         if entry["workload"]["kind"] != "Deployment":
             continue
-        container, port = entry["container"], int(option(entry["server"], "--port"))
+        container = entry["container"]
+        port = server_port(entry["server"], container_values(rendered, container))
+        services = services_for(rendered, entry["workload"])
+        if port is None:
+            name = entry["workload"]["metadata"]["name"]
+            assert not container.get("ports") and not services, f"{name} listens on no port: no port, no Service"
+            assert not probes(container), f"{name} has no HTTP server to probe"
+            continue
         assert [item["containerPort"] for item in container["ports"]] == [port]
         for kind, probe in probes(container).items():
             assert container_port(container, probe["port"]) == port, f"{container['name']} {kind}"
-        services = services_for(rendered, entry["workload"])
         assert services, f"no Service selects {entry['workload']['metadata']['name']}"
         for service in services:
             assert [container_port(container, item["targetPort"]) for item in service["spec"]["ports"]] == [port]
@@ -731,13 +937,17 @@ def test_compose_ports_match(compose_workloads):
             assert target[:3] == ["python", "-m", "actions.server"], f"{name}: {url}"
             assert urlsplit(url).port == int(option(target, "--port"))
         check = " ".join(entry["service"].get("healthcheck", {}).get("test", []))
+        listening = server_port(entry["server"], compose_environment(entry["service"]))
         for port in re.findall(r"http://127\.0\.0\.1:(\d+)/", check):
-            assert int(port) == int(option(entry["server"], "--port")), f"{name} healthcheck"
+            assert int(port) == listening, f"{name} healthcheck"
     servers = {words[2] for lines in backends(HAPROXY_COMPOSE).values() for words in lines if words[0] == "server"}
     assert {int(server.rsplit(":", 1)[1]) for server in servers} == rasa_port
 
 
-def test_probes_and_health_checks_point_at_routes_that_exist(k8s_workloads, compose_workloads, rasa_app, action_app):
+def test_probes_and_health_checks_point_at_routes_that_exist(k8s_workloads, compose_workloads, rasa_app,
+                                                             server_apps):
+    """Probes are routes of the server's real app; the action server's and the dashboard's answer without the
+    token or a sign-in (`open`); Rasa's readiness is channels/health.py's route."""
     readiness_prefix = rasa_app["channels"]["channels.health"]
     for entry in k8s_workloads:
         checks = probes(entry["container"])
@@ -745,26 +955,102 @@ def test_probes_and_health_checks_point_at_routes_that_exist(k8s_workloads, comp
             assert all(probe["path"] in rasa_app["routes"] for probe in checks.values()), checks
             assert checks["readinessProbe"]["path"].startswith(readiness_prefix + "/"), "ready means model loaded"
         elif checks:
-            assert all(probe["path"] in action_app["routes"] for probe in checks.values()), checks
-            assert all(probe["path"] in action_app["open"] for probe in checks.values()), "probes carry no token"
+            app = server_apps[server_name(entry["server"])]
+            assert all(probe["path"] in app["routes"] for probe in checks.values()), checks
+            assert all(probe["path"] in app["open"] for probe in checks.values()), "probes carry no token"
+            assert "readinessProbe" in checks and "livenessProbe" in checks, entry["workload"]["metadata"]["name"]
     for name, entry in compose_workloads.items():
         check = " ".join(entry["service"].get("healthcheck", {}).get("test", []))
-        app = rasa_app if entry["server"][:2] == ["rasa", "run"] else action_app
-        for path in re.findall(r"http://127\.0\.0\.1:\d+(/[^\s'\"]*)", check):
-            assert path in app["routes"], f"{name} healthcheck {path}"
+        paths = re.findall(r"http://127\.0\.0\.1:\d+(/[^\s'\"]*)", check)
+        if paths:
+            app = server_apps[server_name(entry["server"])]
+            assert all(path in app["routes"] for path in paths), f"{name} healthcheck {paths}"
+            assert all(path in app.get("open", app["routes"]) for path in paths), f"{name} healthcheck {paths}"
     for lines in backends(HAPROXY_COMPOSE).values():
         check = next(words for words in lines if words[:2] == ["option", "httpchk"])
         assert check[3] in rasa_app["routes"] and check[3].startswith(readiness_prefix + "/")
 
 
-def test_ingress_opens_what_the_host_front_door_opens(rendered, with_rest_webhook, rasa_app):
+def service_names(documents: List[dict], entries: List[dict]) -> Set[str]:
+    return {service["metadata"]["name"] for entry in entries for service in services_for(documents, entry["workload"])}
+
+
+def test_ingress_opens_what_the_host_front_door_opens(rendered, with_rest_webhook, k8s_workloads, rasa_app):
     always, switched = public_paths(HAPROXY_HOST)
     assert public_paths(HAPROXY_COMPOSE) == (always, switched), "the Compose HAProxy opens other paths"
-    base = {(kind, path) for kind, path, _, _ in ingress_paths(rendered)}
+    to_rasa = service_names(rendered, running(k8s_workloads, ["rasa", "run"]))
+    base = {(kind, path) for kind, path, service, _ in ingress_paths(rendered) if service in to_rasa}
     assert base == always, "deploy/k8s opens other paths than deploy/haproxy.cfg by default"
-    assert {(kind, path) for kind, path, _, _ in ingress_paths(with_rest_webhook)} == always | switched
+    assert {(kind, path) for kind, path, service, _ in ingress_paths(with_rest_webhook)
+            if service in to_rasa} == always | switched
     for kind, path in always | switched:
         assert served(rasa_app["routes"], kind, path), f"{path}: no such route on the Rasa server"
+
+
+def test_every_ingress_path_is_a_route_of_the_server_behind_it(with_rest_webhook, k8s_workloads, server_apps):
+    for kind, path, service, _ in ingress_paths(with_rest_webhook):
+        behind = [entry for entry in k8s_workloads if service in service_names(with_rest_webhook, [entry])]
+        assert behind, f"the Ingress sends {path} to {service}, which selects no pod"
+        for entry in behind:
+            app = server_apps[server_name(entry["server"])]
+            assert served(app["routes"], kind, path), f"{path}: no such route on {server_name(entry['server'])}"
+
+
+def ingress_hosts(documents: List[dict]) -> Dict[str, Set[str]]:
+    """Ingress host -> the Services its paths lead to."""
+    hosts: Dict[str, Set[str]] = {}
+    for ingress in of_kind(documents, "Ingress"):
+        for rule in ingress["spec"]["rules"]:
+            hosts.setdefault(rule["host"], set()).update(
+                path["backend"]["service"]["name"] for path in rule["http"]["paths"])
+    return hosts
+
+
+def test_the_dashboard_has_a_host_of_its_own(rendered, k8s_workloads):
+    """Staff reach the dashboard on its own host, DASHBOARD_URL's (https: its session cookie is Secure only
+    then), which leads to nothing else; the learner-facing host does not lead to it."""
+    dashboards = running(k8s_workloads, ["python", "-m", "dashboard"])
+    assert dashboards
+    to_dashboard = service_names(rendered, dashboards)
+    for entry in dashboards:
+        url = urlsplit(container_values(rendered, entry["container"])["DASHBOARD_URL"])
+        assert url.scheme == "https" and not url.path, f"DASHBOARD_URL {url.geturl()}: https, no path"
+        hosts = ingress_hosts(rendered)
+        assert hosts.get(url.hostname) == to_dashboard, f"{url.hostname} does not lead to the dashboard alone"
+        assert all(not services & to_dashboard for host, services in hosts.items() if host != url.hostname)
+    for ingress in of_kind(rendered, "Ingress"):
+        backends_ = {path["backend"]["service"]["name"] for rule in ingress["spec"]["rules"]
+                     for path in rule["http"]["paths"]}
+        if backends_ & to_dashboard:
+            annotations = ingress["metadata"].get("annotations", {})
+            assert "nginx.ingress.kubernetes.io/affinity" not in annotations, "sessions are signed cookies"
+            assert {host for tls in ingress["spec"]["tls"] for host in tls["hosts"]} == {
+                rule["host"] for rule in ingress["spec"]["rules"]}
+
+
+def variable_source(documents: List[dict], container: dict, name: str) -> str:
+    """Where a container's variable comes from, comparably: its Secret key or value, or the ConfigMap's value
+    (whether a secret key is optional may differ)."""
+    for variable in container.get("env", []):
+        if variable["name"] == name:
+            reference = variable.get("valueFrom", {}).get("secretKeyRef")
+            if reference:
+                return json.dumps({"secret": reference["name"], "key": reference["key"]})
+            return json.dumps({key: value for key, value in variable.items() if key != "name"}, sort_keys=True)
+    return json.dumps({"value": container_values(documents, container).get(name)})
+
+
+def test_link_makers_and_the_dashboard_share_its_secret_and_address(rendered, k8s_workloads, compose_workloads):
+    """The Rasa servers sign dashboard links that the dashboard checks (DASHBOARD_SECRET) and that point at it
+    (DASHBOARD_URL): every container reading one gets it from the same place."""
+    for variable in ("DASHBOARD_SECRET", "DASHBOARD_URL"):
+        readers = [entry for entry in k8s_workloads
+                   if variable in variables_needed(entry["dockerfile"], entry["argv"], entry["server"])]
+        assert {server_name(entry["server"]) for entry in readers} >= {"rasa run", "dashboard"}, variable
+        assert len({variable_source(rendered, entry["container"], variable) for entry in readers}) == 1, variable
+        readers = [entry for entry in compose_workloads.values()
+                   if variable in variables_needed(entry["dockerfile"], entry["argv"], entry["server"])]
+        assert len({compose_environment(entry["service"]).get(variable) for entry in readers}) == 1, variable
 
 
 def test_web_chat_keeps_to_one_rasa_server(rendered):
@@ -805,8 +1091,12 @@ def test_images_are_pinned(rendered):
         tag = repository_and_tag(image)[1]
         assert tag and tag != "latest", f"{image} is not pinned"
     for dockerfile, (repository, dist) in BASE_IMAGES.items():
-        bases = [args.split()[0] for instruction, args in instructions(dockerfile) if instruction == "FROM"]
-        assert set(bases) == {f"{repository}:{importlib.metadata.version(dist)}"}, f"{dockerfile.name}: {bases}"
+        base = f"{repository}:{importlib.metadata.version(dist)}"
+        assert final_stage(dockerfile)[0][1].split()[0] == base, f"{dockerfile.name} is not built on {base}"
+        for lines in stages(dockerfile):
+            image = lines[0][1].split()[0]
+            release = re.fullmatch(r"\d+\.\d+\.\d+(-[a-z0-9.-]+)?", repository_and_tag(image)[1])
+            assert image == base or release, f"{dockerfile.name}: FROM {image} is not pinned to a release"
 
 
 def test_images_install_what_the_code_imports(compose_workloads):
@@ -822,16 +1112,21 @@ def test_images_install_what_the_code_imports(compose_workloads):
             assert not unpinned, f"{dockerfile.name}: {unpinned} not installed with -c requirements/{pins}"
 
 
-def test_images_copy_what_the_code_needs(compose_workloads, monkeypatch):
+def test_images_copy_what_the_code_needs(compose_workloads, server_apps, monkeypatch):
+    """Modules, config files and the model, the catalog file where it is read, the files the code names under
+    the project root (settings.PROJECT_ROOT / ...), and what a web app serves as static files."""
     monkeypatch.delenv("CATALOG_FILE", raising=False)
     for entry in compose_workloads.values():
         dockerfile, server = entry["dockerfile"], entry["server"]
-        files = [module_file(module).relative_to(ROOT) for module in modules_run_by(dockerfile, server)]
+        modules = modules_run_by(dockerfile, server)
+        files = [module_file(module).relative_to(ROOT) for module in modules]
         if server[:2] == ["rasa", "run"]:
             files += [path.relative_to(ROOT) for path in rasa_config_files(dockerfile, server)]
             assert copied_from(dockerfile, APP_DIR / option(server, "--model")), "the model is not in the image"
-        else:
+        if "catalog_file" in settings_called(modules):
             files.append(settings.catalog_file().relative_to(ROOT))
+        files += [Path(path) for path in project_paths(modules) - set(NOT_IN_IMAGES)]
+        files += [Path(path) for path in server_apps.get(server_name(server), {}).get("static", [])]
         for path in files:
             assert copied_from(dockerfile, APP_DIR / path.as_posix()), f"{dockerfile.name} lacks {path}"
 
@@ -844,9 +1139,36 @@ def test_the_model_comes_from_the_training_stage():
     assert PurePosixPath(source) == APP_DIR / option(train, "--out") / f"{option(train, '--fixed-model-name')}.tar.gz"
 
 
+def test_exceptions_are_still_true():
+    """What the tests leave out on purpose is still there to leave out."""
+    named = set().union(*(project_paths(set(package_modules(package))) for package in PROJECT_PACKAGES))
+    assert set(NOT_IN_IMAGES) <= named, f"the code names no {set(NOT_IN_IMAGES) - named}"
+    assert set(NOT_DEPLOYED) <= set(cluster_programs()), f"make cluster starts no {set(NOT_DEPLOYED)}"
+
+
+def test_chart_js_is_installed_from_the_lockfile(dashboard_app):
+    """The dashboard's Chart.js comes from `npm ci` of web/package-lock.json in a build stage (integrity-checked,
+    the version package.json pins), not from whatever web/node_modules the builder has."""
+    for served_file in [path for path in dashboard_app["static"] if "node_modules/" in path]:
+        stage, source = copied_from(RASA_DOCKERFILE, APP_DIR / served_file) or (None, None)
+        assert stage, f"{RASA_DOCKERFILE.name} copies {served_file} from no build stage"
+        lines = stage_named(RASA_DOCKERFILE, stage)
+        workdir = PurePosixPath([args for instruction, args in lines if instruction == "WORKDIR"][-1])
+        inputs = {source_ for stage_, source_, _ in copies(RASA_DOCKERFILE, lines) if stage_ is None}
+        assert {"web/package.json", "web/package-lock.json"} <= inputs, inputs
+        npm = [args.split() for instruction, args in lines if instruction == "RUN" and args.startswith("npm ")]
+        assert any(words[:2] == ["npm", "ci"] and option(words, "--prefix") == "web" for words in npm), npm
+        assert PurePosixPath(source) == workdir / served_file
+        package = served_file.split("node_modules/", 1)[1].split("/")[0]
+        pinned = json.loads((ROOT / "web" / "package.json").read_text(encoding="utf-8"))["dependencies"][package]
+        locked = json.loads((ROOT / "web" / "package-lock.json").read_text(encoding="utf-8"))["packages"]
+        assert locked[f"node_modules/{package}"]["version"] == pinned, f"{package}: package.json pins {pinned}"
+        assert not dockerignore_lets_in(served_file), "the builder's web/node_modules must stay out of the context"
+
+
 def test_build_context_lets_in_what_the_images_copy():
     for dockerfile in BASE_IMAGES:
-        for stage, source, _ in copies(dockerfile):
+        for stage, source, _ in (copy for lines in stages(dockerfile) for copy in copies(dockerfile, lines)):
             if stage is not None:
                 continue
             path = ROOT / source
@@ -888,12 +1210,41 @@ def test_compose_file_builds_from_dockerfiles_that_exist(compose_workloads):
         for volume in service.get("volumes", []):
             source = volume.split(":")[0]
             assert not source.startswith(".") or (COMPOSE_FILE.parent / source).exists(), f"{name}: {volume}"
-        assert "ports" not in service or name == "haproxy", f"{name} publishes a port: only HAProxy may"
     loaders = [name for name, entry in compose_workloads.items()
                if entry["server"][:4] == ["python", "-m", "actions.catalog_cli", "load"]]
     assert loaders and all(services[name].get("restart") == "no" for name in loaders)
     actions = next(entry for entry in compose_workloads.values() if entry["server"][2:3] == ["actions.server"])
     assert actions["service"]["depends_on"][loaders[0]]["condition"] == "service_completed_successfully"
+
+
+def test_compose_publishes_only_the_front_doors_on_loopback(compose_workloads):
+    """HAProxy (learners, Slack) and the dashboard (staff) publish a port, on loopback unless configured, to the
+    port each listens on; nothing else does."""
+    listening = {"haproxy": int(next(words[1] for words in frontend(HAPROXY_COMPOSE) if words[0] == "bind")
+                                .rsplit(":", 1)[1])}
+    listening.update({name: server_port(entry["server"], compose_environment(entry["service"]))
+                      for name, entry in compose_workloads.items() if server_name(entry["server"]) == "dashboard"})
+    assert len(listening) == 2, f"front doors: {sorted(listening)}"
+    for name, service in compose()["services"].items():
+        published = service.get("ports", [])
+        assert bool(published) == (name in listening), f"{name}: only HAProxy and the dashboard publish a port"
+        for mapping in published:
+            found = re.fullmatch(r"\$\{[A-Z_]+:-127\.0\.0\.1\}:(\$\{[A-Z_]+:-\d+\}|\d+):(\d+)", str(mapping))
+            assert found, f"{name}: {mapping} is not published on loopback by default"
+            assert int(found.group(2)) == listening[name], f"{name}: {mapping} is not the port it listens on"
+
+
+def test_network_policies_open_only_ports_the_pods_listen_on(rendered):
+    for policy in of_kind(rendered, "NetworkPolicy"):
+        selector = policy["spec"]["podSelector"]["matchLabels"]
+        containers = [container for workload, container in k8s_containers(rendered)
+                      if selector.items() <= pod_template(workload)["metadata"].get("labels", {}).items()]
+        assert containers, f"NetworkPolicy {policy['metadata']['name']} selects no pod"
+        ports = {item["containerPort"] for container in containers for item in container.get("ports", [])}
+        assert policy["spec"]["policyTypes"] == ["Ingress"]
+        for rule in policy["spec"].get("ingress", []):
+            opened = {item["port"] for item in rule.get("ports", [])}
+            assert opened and opened <= ports, f"NetworkPolicy {policy['metadata']['name']} opens {opened}"
 
 
 def test_compose_variables_are_documented():

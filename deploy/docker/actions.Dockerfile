@@ -23,8 +23,10 @@ RUN sed 's/\[[^]]*\]//' /tmp/requirements/rasa-deps.txt > /tmp/requirements/rasa
  && rm -rf /tmp/requirements
 USER 1001
 
-# Owned by root and read-only for the server.
+# Owned by root and read-only for the server. analytics/: the names of the events the actions record
+# (analytics/events.py; the feed that reads them runs on the Rasa image).
 COPY actions/ actions/
+COPY analytics/ analytics/
 COPY core/ core/
 COPY catalog/catalog.yaml catalog/catalog.yaml
 

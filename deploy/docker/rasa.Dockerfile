@@ -4,6 +4,9 @@
 #   docker build -f deploy/docker/rasa.Dockerfile -t micromasters-rasa:<tag> .
 # The model is trained in the first stage, so an image always carries the model of its own
 # config.yml, domain.yml and data/; `rasa train` needs no network for this pipeline.
+# The same image runs the analytics feed (python -m analytics.feed) and the staff dashboard
+# (python -m dashboard): they need what Rasa brings (SQLAlchemy, psycopg2, aio-pika, scikit-learn,
+# matplotlib, slack_sdk, aiohttp, PyJWT), which the action server's image does not have.
 
 FROM rasa/rasa:3.6.21 AS train
 ENV RASA_TELEMETRY_ENABLED=false
@@ -11,29 +14,50 @@ COPY config.yml domain.yml ./
 COPY data/ data/
 RUN rasa train --fixed-model-name micromasters --out models
 
+# Chart.js for the dashboard, from web/package-lock.json (npm checks each package's integrity hash);
+# only its one file reaches the final image. Node 20, as the project's own `npm ci --prefix web`.
+FROM node:20.20.2-bookworm-slim AS web
+WORKDIR /build
+COPY web/package.json web/package-lock.json web/
+RUN npm ci --prefix web --ignore-scripts --no-audit --no-fund
+
 FROM rasa/rasa:3.6.21
 ENV RASA_TELEMETRY_ENABLED=false \
     BIND_HOST=0.0.0.0 \
-    PYTHONDONTWRITEBYTECODE=1
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
 
 # Beyond Rasa's own dependencies: markdown-it-py (core/slack_text.py), cachetools (the tracker store's
-# cache of conversations, channels/tracker_store.py), and the project's pins of
-# python-socketio/engineio (5.10 breaks Rasa 3.6's socket.io sessions) and jsonschema (speed), in
-# the versions of requirements/app.txt and requirements/constraints.txt.
+# cache of conversations, channels/tracker_store.py), the project's pins of python-socketio/engineio
+# (5.10 breaks Rasa 3.6's socket.io sessions) and jsonschema (speed), and for the feed and the
+# dashboard spaCy (the tokenizer of actions/programs.py, no model; an extra of Rasa, not in its image)
+# and the project's pins of numpy, scikit-learn and matplotlib: the versions of requirements/app.txt
+# and requirements/constraints.txt, within Rasa's ranges (requirements/rasa-deps.txt, extras removed:
+# pip refuses extras in a constraints file). The project's matplotlib (3.7) is newer than Rasa 3.6
+# declares (<3.6), as in the tests' environment: pip says so and installs it.
 USER root
-COPY requirements/constraints.txt requirements/app.txt /tmp/requirements/
-RUN pip install --no-cache-dir -c /tmp/requirements/constraints.txt -c /tmp/requirements/app.txt \
+COPY requirements/constraints.txt requirements/app.txt requirements/rasa-deps.txt /tmp/requirements/
+RUN sed 's/\[[^]]*\]//' /tmp/requirements/rasa-deps.txt > /tmp/requirements/rasa-ranges.txt \
+ && pip install --no-cache-dir -c /tmp/requirements/constraints.txt -c /tmp/requirements/app.txt \
+      -c /tmp/requirements/rasa-ranges.txt \
       markdown-it-py cachetools python-socketio python-engineio jsonschema \
+      numpy scikit-learn matplotlib spacy \
  && rm -rf /tmp/requirements
 USER 1001
 
-# Owned by root and read-only for the server: it needs to read its code, model and settings only.
-COPY credentials.yml ./
+# Owned by root and read-only for the servers: they need to read their code, model and settings only.
+# domain.yml: the intents staff may label a message with (the dashboard's review).
+COPY credentials.yml domain.yml ./
 COPY deploy/cluster/endpoints.yml deploy/cluster/endpoints.yml
+COPY actions/ actions/
+COPY analytics/ analytics/
 COPY channels/ channels/
 COPY core/ core/
+COPY dashboard/ dashboard/
 COPY deploy/docker/rasa-run.sh rasa-run.sh
+COPY --from=web /build/web/node_modules/chart.js/dist/chart.umd.js web/node_modules/chart.js/dist/chart.umd.js
 COPY --from=train /app/models/micromasters.tar.gz models/micromasters.tar.gz
 
-EXPOSE 5005
+# 5005: the Rasa server; 8090: the dashboard (DASHBOARD_PORT). The feed listens on no port.
+EXPOSE 5005 8090
 ENTRYPOINT ["bash", "/app/rasa-run.sh"]
