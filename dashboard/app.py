@@ -18,7 +18,7 @@ import logging
 import re
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 from aiohttp import web
 from sqlalchemy.engine import Engine
@@ -144,13 +144,19 @@ async def _json_body(request: web.Request) -> Optional[dict]:
     return body if isinstance(body, dict) else None
 
 
-async def post_review(request: web.Request) -> web.Response:
+async def writer(request: web.Request) -> Tuple[Optional[auth.Session], Optional[web.Response]]:
+    """(session, None) for a request allowed to change something; (None, the refusal) otherwise."""
     session = await current_session(request)
     if session is None:
-        return _signed_out()
+        return None, _signed_out()
     refused = auth.write_problem(request, session)
-    if refused:
-        return _error(*refused)
+    return (session, None) if refused is None else (None, _error(*refused))
+
+
+async def post_review(request: web.Request) -> web.Response:
+    session, refusal = await writer(request)
+    if refusal is not None:
+        return refusal
     body = await _json_body(request)
     if body is None:
         return _error(400, "the body must be a JSON object")
@@ -170,12 +176,9 @@ async def post_review(request: web.Request) -> web.Response:
 
 
 async def sign_out(request: web.Request) -> web.Response:
-    session = await current_session(request)
-    if session is None:
-        return _signed_out()
-    refused = auth.write_problem(request, session)
-    if refused:
-        return _error(*refused)
+    session, refusal = await writer(request)
+    if refusal is not None:
+        return refusal
     await asyncio.to_thread(store.spend_token, request.app[ANALYTICS], session.jti, session.expires)
     response = web.json_response({"ok": True})
     auth.clear_session_cookie(response)

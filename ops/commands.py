@@ -98,17 +98,20 @@ def _quoted(part: str) -> str:
 
 
 def main(argv: List[str]) -> int:
-    """`supervisord` prints make run's supervisord config; `exec rasa|actions` replaces this process with
-    that server (how the systemd units in deploy/ start them, so they share these command lines)."""
+    """`supervisord` prints make run's supervisord config; `exec rasa|actions|analytics|dashboard` replaces
+    this process with that one (how the systemd units in deploy/ start them, so they share these command
+    lines)."""
     model = settings.PROJECT_ROOT / "models" / "micromasters.tar.gz"
     if argv == ["supervisord"]:
         print(supervisord_config(settings.PROJECT_ROOT, settings.VAR_DIR, model))
         return 0
-    if len(argv) == 2 and argv[0] == "exec" and argv[1] in ("rasa", "actions"):
-        command = rasa_server_command(model) if argv[1] == "rasa" else action_server_command()
+    commands = {"rasa": lambda: rasa_server_command(model), "actions": action_server_command,
+                "analytics": analytics_feed_command, "dashboard": dashboard_command}
+    if len(argv) == 2 and argv[0] == "exec" and argv[1] in commands:
+        command = commands[argv[1]]()
         os.chdir(settings.PROJECT_ROOT)
         os.execv(command[0], command)
-    print("usage: python -m ops.commands supervisord | exec rasa | exec actions", file=sys.stderr)
+    print("usage: python -m ops.commands supervisord | exec rasa|actions|analytics|dashboard", file=sys.stderr)
     return 2
 
 

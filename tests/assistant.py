@@ -102,6 +102,25 @@ def running_assistant(workdir: Path, database_url: str, tracker_store_url: str,
         processes.stop_all()
 
 
+@contextmanager
+def running_site(workdir: Path) -> Iterator[tuple]:
+    """Both servers (SQLite) and the demo page (web/serve.py) on a free port, its widget talking to them:
+    (the Assistant, the page's origin)."""
+    web_port = free_port()
+    origin = f"http://127.0.0.1:{web_port}"
+    with running_assistant(workdir, f"sqlite:///{workdir / 'catalog.db'}", f"sqlite:///{workdir / 'conversations.db'}",
+                           extra_env={"WEBCHAT_ALLOWED_ORIGINS": origin}) as assistant:
+        processes, log = Processes(), workdir / "web.log"
+        env = {**os.environ, "WEB_PORT": str(web_port), "WEBCHAT_SOCKET_URL": assistant.rasa_url}
+        try:
+            web = processes.start([sys.executable, str(PROJECT_ROOT / "web" / "serve.py")], env=env, log=log,
+                                  cwd=PROJECT_ROOT)
+            wait_until(lambda: http_ok(f"{origin}/config.js"), web, what="web server", log=log, timeout=30)
+            yield assistant, origin
+        finally:
+            processes.stop_all()
+
+
 class Learner:
     """A learner's web chat over socket.io, as the widget talks (long-polling, session persistence)."""
 

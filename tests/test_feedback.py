@@ -9,13 +9,11 @@ keeps the conversation's program and topic as they were.
 
 import json
 import os
-import sys
 import uuid
 
 import pytest
 
-from bench.servers import Processes, free_port, http_ok, wait_until
-from tests.assistant import PROJECT_ROOT, running_assistant, train_model
+from tests.assistant import PROJECT_ROOT, running_site, train_model
 from tests.test_widget import CHROMIUM, GREETING, browser, session_id  # noqa: F401 (browser: a fixture)
 
 pytestmark = pytest.mark.e2e
@@ -31,20 +29,8 @@ UNSAFE_COMMENT = 'It said "$1,350" {but} the page says \\ $1,500 }{ ]} </script>
 def served(tmp_path_factory):
     """The action server and the Rasa server (its HTTP API on, behind a token), and the demo page."""
     train_model()
-    workdir = tmp_path_factory.mktemp("feedback")
-    web_port = free_port()
-    origin = f"http://127.0.0.1:{web_port}"
-    with running_assistant(workdir, f"sqlite:///{workdir / 'catalog.db'}", f"sqlite:///{workdir / 'conversations.db'}",
-                           extra_env={"WEBCHAT_ALLOWED_ORIGINS": origin}) as assistant:
-        processes, log = Processes(), workdir / "web.log"
-        env = {**os.environ, "WEB_PORT": str(web_port), "WEBCHAT_SOCKET_URL": assistant.rasa_url}
-        try:
-            web = processes.start([sys.executable, str(PROJECT_ROOT / "web" / "serve.py")], env=env, log=log,
-                                  cwd=PROJECT_ROOT)
-            wait_until(lambda: http_ok(f"{origin}/config.js"), web, what="web server", log=log, timeout=30)
-            yield assistant, origin
-        finally:
-            processes.stop_all()
+    with running_site(tmp_path_factory.mktemp("feedback")) as (assistant, origin):
+        yield assistant, origin
 
 
 @pytest.fixture

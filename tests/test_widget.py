@@ -6,14 +6,12 @@ Playwright; Playwright never downloads a browser of its own.
 import http.client
 import os
 import re
-import sys
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from bench.servers import Processes, free_port, http_ok, wait_until
-from tests.assistant import PROJECT_ROOT, running_assistant, train_model
+from tests.assistant import PROJECT_ROOT, running_site, train_model
 
 pytestmark = pytest.mark.e2e
 
@@ -36,20 +34,8 @@ def site(tmp_path_factory):
     if not (PROJECT_ROOT / "web" / "node_modules" / "rasa-webchat" / "lib" / "index.js").is_file():
         pytest.fail("rasa-webchat is not installed: npm ci --prefix web")
     train_model()
-    workdir = tmp_path_factory.mktemp("widget")
-    web_port = free_port()
-    origin = f"http://127.0.0.1:{web_port}"
-    with running_assistant(workdir, f"sqlite:///{workdir / 'catalog.db'}", f"sqlite:///{workdir / 'conversations.db'}",
-                           extra_env={"WEBCHAT_ALLOWED_ORIGINS": origin}) as assistant:
-        processes, log = Processes(), workdir / "web.log"
-        env = {**os.environ, "WEB_PORT": str(web_port), "WEBCHAT_SOCKET_URL": assistant.rasa_url}
-        try:
-            web = processes.start([sys.executable, str(PROJECT_ROOT / "web" / "serve.py")], env=env, log=log,
-                                  cwd=PROJECT_ROOT)
-            wait_until(lambda: http_ok(f"{origin}/config.js"), web, what="web server", log=log, timeout=30)
-            yield {"origin": origin, "rasa_url": assistant.rasa_url}
-        finally:
-            processes.stop_all()
+    with running_site(tmp_path_factory.mktemp("widget")) as (assistant, origin):
+        yield {"origin": origin, "rasa_url": assistant.rasa_url}
 
 
 class Browser:
