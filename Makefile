@@ -1,7 +1,7 @@
 # The project's vocabulary: run, test, train, bench, shell, lint, catalog.
 # cluster: several Rasa servers behind HAProxy on Redis, PostgreSQL and RabbitMQ.
 .PHONY: run cluster cluster-drill test train bench drill shell lint catalog setup clean retention erase \
-	dashboard analytics review-export digest
+	dashboard analytics review-export digest analytics-bench
 
 run:            ## set up, load the catalog, train if needed, start both servers (Ctrl-C stops)
 	scripts/run.sh
@@ -23,6 +23,10 @@ bench:          ## project config vs Rasa's default config, side by side
 drill:          ## fault drill: hang, kill and stop each part under load; nothing may be lost (exit 1 if so)
 	scripts/setup.sh >/dev/null
 	.venv/bin/python -m bench.drill
+
+analytics-bench: ## the analytics feed (RabbitMQ vs the conversation log, SQLite vs PostgreSQL) and the report
+	scripts/setup.sh >/dev/null
+	.venv/bin/python -m bench.analytics_bench
 
 cluster-drill:  ## the cluster under load (32/128 conversations, 1 and 2 servers), a server killed, Redis restarted
 	scripts/setup.sh >/dev/null

@@ -37,7 +37,7 @@ def rasa_server_command(model: Path, port: Optional[int] = None, api_token: Opti
     if origins:
         command += ["--cors", *origins]
     if token:
-        command += ["--enable-api", "--auth-token", token]
+        command += ["--enable-api", f"--auth-token={token}"]  # one word: a token may begin with "-"
     return command
 
 
@@ -66,6 +66,7 @@ def supervisord_config(project_root: Path, var_dir: Path, model: Path) -> str:
 
 
 TOKEN_PLACEHOLDER = "%(ENV_RASA_API_TOKEN)s"
+TOKEN_ARGUMENT = f"--auth-token={TOKEN_PLACEHOLDER}"
 
 
 def supervisord_programs(project_root: Path, var_dir: Path, programs: Dict[str, List[str]]) -> str:
@@ -94,7 +95,7 @@ def supervisord_programs(project_root: Path, var_dir: Path, programs: Dict[str, 
 
 def _quoted(part: str) -> str:
     """supervisord splits `command` like a shell and expands `%(...)s`: quote, and double every `%`."""
-    return part if part == TOKEN_PLACEHOLDER else shlex.quote(part).replace("%", "%%")
+    return part if part == TOKEN_ARGUMENT else shlex.quote(part).replace("%", "%%")
 
 
 def main(argv: List[str]) -> int:

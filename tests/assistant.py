@@ -73,7 +73,8 @@ def running_assistant(workdir: Path, database_url: str, tracker_store_url: str,
                       extra_env: dict | None = None) -> Iterator[Assistant]:
     """Load the catalog into `database_url`, then start both servers; stop them afterwards."""
     rasa_port, action_port = free_port(), free_port()
-    api_token, action_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    # A URL-safe token may begin with "-" (1 in 32): always so here, as Rasa's command line must take it.
+    api_token, action_token = "-" + secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     env = {
         **os.environ,
         **settings.as_environment(),

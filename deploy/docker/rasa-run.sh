@@ -22,5 +22,5 @@ for origin in "${listed[@]}"; do
   if [ -n "$origin" ]; then origins+=("$origin"); fi
 done
 if [ ${#origins[@]} -gt 0 ]; then args+=(--cors "${origins[@]}"); fi
-if [ -n "${RASA_API_TOKEN:-}" ]; then args+=(--enable-api --auth-token "$RASA_API_TOKEN"); fi
+if [ -n "${RASA_API_TOKEN:-}" ]; then args+=(--enable-api "--auth-token=$RASA_API_TOKEN"); fi
 exec rasa "${args[@]}"
