@@ -121,7 +121,7 @@ async def consume_rabbitmq(analytics: Engine, queue_name: str, batch: int = BATC
         login=settings.as_environment()["RABBITMQ_USERNAME"], password=settings.rabbitmq_password() or "guest")
     async with connection:
         channel = await connection.channel()
-        await channel.set_qos(prefetch_count=batch)
+        await channel.set_qos(prefetch_count=batch * 2)  # the next batch arrives while one is stored
         queue = await channel.declare_queue(queue_name, durable=True)  # as Rasa's Pika broker declares it
         inbox: asyncio.Queue = asyncio.Queue()
         await queue.consume(inbox.put)

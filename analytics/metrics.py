@@ -141,14 +141,14 @@ def is_learner_message(event: AnalyticsEvent) -> bool:
 
 
 def period_events(engine: Engine, period: Period) -> List[AnalyticsEvent]:
-    """The period's events, conversation by conversation, in the order they were stored."""
+    """The period's events, conversation by conversation, in the order they were stored: plain rows with
+    AnalyticsEvent's columns as attributes (not ORM objects: several times faster to load)."""
+    table = AnalyticsEvent.__table__
     with session_scope(engine) as session:
-        events = list(session.scalars(
-            select(AnalyticsEvent)
-            .where(AnalyticsEvent.day >= period.start.isoformat(), AnalyticsEvent.day <= period.end.isoformat())
-            .order_by(AnalyticsEvent.sender_id, AnalyticsEvent.event_id)))
-        session.expunge_all()
-    return events
+        return list(session.execute(
+            select(*table.columns)
+            .where(table.c.day >= period.start.isoformat(), table.c.day <= period.end.isoformat())
+            .order_by(table.c.sender_id, table.c.event_id)))
 
 
 def _by_conversation(events: Iterable[AnalyticsEvent]) -> Dict[str, List[AnalyticsEvent]]:
@@ -304,6 +304,7 @@ def grouped(messages: Sequence[UnansweredMessage], similar: float = SIMILAR) -> 
     """Similar messages together (character n-gram TF-IDF, cosine at least `similar`), commonest first."""
     if not messages:
         return []
+    import numpy
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.metrics.pairwise import cosine_similarity
 
@@ -314,12 +315,13 @@ def grouped(messages: Sequence[UnansweredMessage], similar: float = SIMILAR) -> 
     leaders: List[int] = []
     members: Dict[int, List[int]] = {}
     for index in range(len(ordered)):
-        leader = next((lead for lead in leaders if similarity[lead, index] >= similar), None)
-        if leader is None:
-            leaders.append(index)
-            members[index] = [index]
-        else:
-            members[leader].append(index)
+        if leaders:
+            close = numpy.flatnonzero(similarity[leaders, index] >= similar)
+            if close.size:
+                members[leaders[close[0]]].append(index)
+                continue
+        leaders.append(index)
+        members[index] = [index]
     groups = []
     for leader in leaders:
         group = [ordered[i] for i in members[leader]]

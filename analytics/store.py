@@ -13,11 +13,11 @@ import time
 from datetime import datetime, timezone
 from typing import Iterable, List, Optional
 
-from sqlalchemy import BigInteger, Column, DateTime, Float, Index, String, Text, delete, func, inspect, select
+from sqlalchemy import BigInteger, Column, DateTime, Float, Index, String, Text, delete, func, inspect, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, declarative_base
 
 from core import settings
@@ -106,10 +106,23 @@ def token_is_spent(engine: Engine, jti: str) -> bool:
         return session.get(SpentToken, jti) is not None
 
 
+SCHEMA_LOCK = 0x6D6D616E  # a PostgreSQL advisory lock id: one process at a time creates the tables
+
+
 def analytics_engine(url: Optional[str] = None) -> Engine:
-    """The analytics database, with its tables created if missing."""
+    """The analytics database, with its tables created if missing. The feed and the dashboard start
+    together: on PostgreSQL two concurrent CREATE TABLEs of one table fail, so creation is serialised
+    with an advisory lock; SQLite serialises it with its file lock (a loser finds the table made)."""
     engine = engine_for(url or settings.analytics_database_url())
-    Base.metadata.create_all(engine)
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": SCHEMA_LOCK})
+        try:
+            Base.metadata.create_all(connection)
+        except OperationalError:
+            if connection.dialect.name != "sqlite":
+                raise
+    Base.metadata.create_all(engine)  # the SQLite loser: everything exists now (checked, not created)
     return engine
 
 

@@ -248,3 +248,17 @@ def test_before_the_first_conversation_the_log_reads_nothing_without_an_error(an
     empty = create_engine(f"sqlite:///{tmp_path / 'no-conversations-yet.db'}", future=True)
     assert feed.read_conversation_log(analytics, empty) == 0
     assert store.position(analytics, feed.LOG_POSITION) == 0
+
+
+def test_processes_starting_together_create_the_tables_once(database_url):
+    """The feed and the dashboard start at the same moment and both create the analytics tables."""
+    import subprocess
+    import sys
+
+    script = "import sys; from analytics import store; store.analytics_engine(sys.argv[1])"
+    starters = [subprocess.Popen([sys.executable, "-c", script, database_url], stderr=subprocess.PIPE, text=True)
+                for _ in range(6)]
+    problems = [starter.communicate(timeout=120)[1] for starter in starters if starter.wait(timeout=120) != 0]
+    assert problems == []
+    engine = store.analytics_engine(database_url)
+    assert feed.ingest(engine, seeded_events()) == 17  # positive control: the tables work

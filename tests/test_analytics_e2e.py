@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 import pytest
 
 from analytics import metrics, report, store
+from analytics.events import COUNTED_EVENTS
 from core.db import engine_for
 from tests.assistant import PROJECT_ROOT, running_assistant, running_cluster, train_model
 
@@ -123,20 +124,26 @@ def test_the_cluster_feeds_the_same_numbers_through_rabbitmq(tmp_path):
         hold_conversations(say)
         analytics = store.analytics_engine(cluster.database_url)
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            events = metrics.period_events(analytics, metrics.Period.last_days(
-                2, datetime.now(timezone.utc).date()))
-            if sum(metrics.is_learner_message(e) for e in events) >= 5 and \
-                    sum(e.type == "user" and e.intent == "feedback" for e in events) >= 3:
-                break
+        while time.monotonic() < deadline and not _fed_everything(analytics):
             time.sleep(0.5)
-        time.sleep(2)  # the last events of the last turn
+        assert _fed_everything(analytics), "the feed did not store every event from RabbitMQ within 60 s"
         reply_ms = []
         for sender in CONVERSATIONS:
             reply_ms += [ms for ms in _reply_ms_from_rows(analytics, sender)]
         check_numbers(cluster.database_url, cluster.database_url, reply_ms)
         run_feed(cluster.env, "--replay")  # the conversation log read again on top of RabbitMQ's delivery
         check_numbers(cluster.database_url, cluster.database_url, reply_ms)
+
+
+def _fed_everything(engine) -> bool:
+    """Every event the conversation store holds that analytics counts is in the analytics table."""
+    from sqlalchemy import text
+
+    counted = ", ".join(f"'{name}'" for name in sorted(COUNTED_EVENTS))
+    with engine.connect() as connection:
+        stored = connection.execute(text(f"SELECT count(*) FROM events WHERE type_name IN ({counted})")).scalar()
+        fed = connection.execute(text("SELECT count(*) FROM analytics_events")).scalar()
+    return stored > 0 and fed == stored
 
 
 def _reply_ms_from_rows(analytics, sender):
