@@ -231,10 +231,12 @@ def render(phases: List[Phase], long: Dict[str, float], stock_long: Dict[str, fl
 
 
 def rasas_own_stores(workdir: Path) -> Path:
-    """The cluster's endpoints with Rasa's own SQL tracker store and RedisLockStore, for comparison."""
+    """The cluster's endpoints with Rasa's own SQL tracker store, RedisLockStore and Pika event broker, for
+    comparison."""
     text = ENDPOINTS.read_text(encoding="utf-8")
     for ours, rasas in (("channels.tracker_store.IncrementalSQLTrackerStore", "SQL"),
-                        ("channels.lock_store.AtomicRedisLockStore", "redis")):
+                        ("channels.lock_store.AtomicRedisLockStore", "redis"),
+                        ("channels.event_broker.PikaEventBroker", "pika")):
         assert ours in text, ours
         text = text.replace(ours, rasas)
     path = workdir / "rasa-stores-endpoints.yml"

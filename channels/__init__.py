@@ -2,10 +2,12 @@
 
 Kept apart from `actions/`, which the action server imports wholesale. Importing this package also
 bounds the Rasa server's wait for the action server (`action_guard`) and checks the action server's
-responses with a schema validator compiled once (`action_response`).
+responses with a schema validator compiled once (`action_response`), and makes the Rasa server run the
+model's graph without a dask scheduler per message (`graph_runner`).
 """
 
-from channels import action_guard, action_response
+from channels import action_guard, action_response, graph_runner
 
 action_guard.install()
 action_response.install()
+graph_runner.install()

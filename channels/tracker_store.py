@@ -33,16 +33,18 @@ from typing import List, Optional, Tuple
 
 from cachetools import LRUCache
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import Event, SessionStarted, deserialise_events
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, Event, SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, or_, select
 
 from core import settings
 
 STORED_EVENTS = "_micromasters_stored_events"  # on trackers this store handed out or saved
 LAST_EVENT_ID = "_micromasters_last_event_id"  # the id of the last stored event the tracker holds
 LEAST_WINDOW = 50  # a turn adds about ten events; the window must hold a whole turn with room to spare
+COLUMNS = ("sender_id", "type_name", "timestamp", "intent_name", "action_name", "data")
 
 
 class CountedEvents(deque):
@@ -75,6 +77,21 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         self._saved: LRUCache = LRUCache(maxsize=settings.tracker_cache_size())
         self.window = max(LEAST_WINDOW, settings.tracker_event_window())
+        self._inserts = {}  # number of rows -> INSERT statement
+        events = self.SQLEvent.__table__
+        self._since_statement = (select(events.c.id, events.c.type_name, events.c.data)
+                                 .where(events.c.sender_id == bindparam("sender_id"),
+                                        events.c.id >= bindparam("last_id"))
+                                 .order_by(events.c.id))
+        session_start = (select(func.max(events.c.timestamp))
+                         .where(events.c.sender_id == bindparam("sender_id"),
+                                events.c.type_name == SessionStarted.type_name)
+                         .scalar_subquery())
+        self._session_statement = (select(events.c.id, events.c.data)
+                                   .where(events.c.sender_id == bindparam("sender_id"),
+                                          or_(events.c.timestamp >= session_start, session_start.is_(None)))
+                                   .order_by(events.c.id))
+        self._last_id_statement = select(func.max(events.c.id)).where(events.c.sender_id == bindparam("sender_id"))
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         """The conversation's tracker; database work runs in a worker thread, off the server's event loop."""
@@ -93,21 +110,32 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
         setattr(tracker, STORED_EVENTS, tracker.events.appended)
         return tracker
 
+    async def create_tracker(self, sender_id: str, append_action_listen: bool = True) -> DialogueStateTracker:
+        """Rasa's new tracker, known to have nothing stored yet: its first save needs no query to find
+        what is new. Not kept in memory until its first turn is saved."""
+        tracker = _windowed(self.init_tracker(sender_id), self.window)
+        setattr(tracker, STORED_EVENTS, 0)
+        setattr(tracker, LAST_EVENT_ID, None)
+        if append_action_listen:
+            tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+        await self.save(tracker)
+        self._saved.pop(sender_id, None)
+        return tracker
+
     def _load(self, sender_id: str) -> Optional[Tuple[List[dict], int]]:
-        """The events of the conversation's latest session, as Rasa's SQL tracker store reads them."""
-        with self.session_scope() as session:
-            rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
+        """The events of the conversation's latest session, as Rasa's SQL tracker store reads them (the
+        events from the latest SessionStarted on, or all when there is none)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(self._session_statement, {"sender_id": sender_id}).all()
         if not rows or not self.domain:
             return None
         return [json.loads(row.data) for row in rows], rows[-1].id
 
-    def _rows_since(self, sender_id: str, last_seen: int) -> list:
-        with self.session_scope() as session:
-            return session.execute(
-                select(self.SQLEvent.id, self.SQLEvent.type_name, self.SQLEvent.data)
-                .where(self.SQLEvent.sender_id == sender_id, self.SQLEvent.id >= last_seen)
-                .order_by(self.SQLEvent.id)
-            ).all()
+    def _rows_since(self, sender_id: str, last_seen: Optional[int]) -> list:
+        if last_seen is None:
+            return []
+        with self.engine.connect() as connection:
+            return connection.execute(self._since_statement, {"sender_id": sender_id, "last_id": last_seen}).all()
 
     @staticmethod
     def _caught_up(tracker: DialogueStateTracker, rows: list) -> Optional[DialogueStateTracker]:
@@ -128,11 +156,13 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
             # A tracker this store did not hand out (a new conversation): it has every event, and its new
             # ones are those after the ones stored, found the way Rasa finds them.
             new_events = await asyncio.to_thread(self._unstored_events, tracker)
-            await self._store(tracker.sender_id, new_events)
+            last_id = await self._store(tracker.sender_id, new_events)
             _windowed(tracker, self.window)
             setattr(tracker, STORED_EVENTS, tracker.events.appended)
-            if not hasattr(tracker, LAST_EVENT_ID) or new_events:
-                setattr(tracker, LAST_EVENT_ID, await asyncio.to_thread(self._last_event_id, tracker.sender_id))
+            if last_id is None and not hasattr(tracker, LAST_EVENT_ID):
+                last_id = await asyncio.to_thread(self._last_event_id, tracker.sender_id)
+            if last_id is not None:
+                setattr(tracker, LAST_EVENT_ID, last_id)
             return  # not kept yet: a new tracker goes on into its first turn, and is kept after it
         new_count = tracker.events.appended - stored
         if new_count > len(tracker.events):
@@ -157,40 +187,48 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
         feed counts an event once by that id, whichever way it arrives. Returns the last id."""
         if not events:
             return None
-        rows = [self._row(sender_id, event) for event in events]
+        serialised = [event.as_dict() for event in events]
+        rows = [self._row(sender_id, event, data) for event, data in zip(events, serialised, strict=True)]
         ids = await asyncio.to_thread(self._insert, sender_id, rows)
         if self.event_broker is not None:
-            for row, event_id in zip(rows, ids, strict=True):
-                self.event_broker.publish({"sender_id": sender_id, **json.loads(row["data"]), "event_id": event_id})
+            for data, event_id in zip(serialised, ids, strict=True):
+                self.event_broker.publish({"sender_id": sender_id, **data, "event_id": event_id})
         return ids[-1]
+
+    def _insert_statement(self, count: int):
+        """One INSERT of `count` rows, built once per count so that SQLAlchemy compiles it once."""
+        statement = self._inserts.get(count)
+        if statement is None:
+            table = self.SQLEvent.__table__
+            statement = insert(table).values([{column: bindparam(f"{column}_{index}") for column in COLUMNS}
+                                              for index in range(count)])
+            if self.engine.dialect.name == "postgresql":
+                statement = statement.returning(table.c.id)
+            self._inserts[count] = statement
+        return statement
 
     def _insert(self, sender_id: str, rows: List[dict]) -> List[int]:
         """Insert a turn's events in one statement; their ids, in order."""
-        table = self.SQLEvent.__table__
-        with self.session_scope() as session:
-            dialect = session.get_bind().dialect.name
-            if dialect == "postgresql":
-                ids = sorted(session.execute(table.insert().values(rows).returning(table.c.id)).scalars())
-            elif dialect == "sqlite":  # one writer at a time: one statement's rows get consecutive ids
-                last_id = session.execute(table.insert().values(rows)).lastrowid
-                ids = list(range(last_id - len(rows) + 1, last_id + 1))
-            else:
-                session.execute(table.insert(), rows)
-                ids = None
-            session.commit()
-        if ids is None:
+        dialect = self.engine.dialect.name
+        if dialect not in ("postgresql", "sqlite"):
+            with self.engine.begin() as connection:
+                connection.execute(self.SQLEvent.__table__.insert(), rows)
             last_id = self._last_event_id(sender_id)
-            ids = list(range(last_id - len(rows) + 1, last_id + 1))
-        return ids
+            return list(range(last_id - len(rows) + 1, last_id + 1))
+        values = {f"{column}_{index}": row[column] for index, row in enumerate(rows) for column in COLUMNS}
+        with self.engine.begin() as connection:
+            result = connection.execute(self._insert_statement(len(rows)), values)
+            if dialect == "postgresql":
+                return sorted(result.scalars())
+            last_id = result.lastrowid  # SQLite: one writer at a time, one statement's rows get consecutive ids
+        return list(range(last_id - len(rows) + 1, last_id + 1))
 
     def _last_event_id(self, sender_id: str) -> Optional[int]:
-        with self.session_scope() as session:
-            return session.execute(select(func.max(self.SQLEvent.id)).where(self.SQLEvent.sender_id == sender_id)
-                                   ).scalar()
+        with self.engine.connect() as connection:
+            return connection.execute(self._last_id_statement, {"sender_id": sender_id}).scalar()
 
     @staticmethod
-    def _row(sender_id: str, event: Event) -> dict:
-        data = event.as_dict()
+    def _row(sender_id: str, event: Event, data: dict) -> dict:
         return {"sender_id": sender_id, "type_name": event.type_name, "timestamp": data.get("timestamp"),
                 "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
                 "action_name": data.get("name"), "data": json.dumps(data)}
