@@ -1,0 +1,88 @@
+"""The Rasa server's cheaper model runs give what Rasa's own give: the ordered graph runner against
+Rasa's dask runner (intents, confidences, entities, the policies' predictions), and the classifier's
+input built from the sentence features against Rasa's `_create_X`, on the project's trained model."""
+
+import pytest
+from rasa.core.channels.channel import UserMessage
+from rasa.engine import loader
+from rasa.engine.exceptions import GraphRunError
+from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bench.measure import read_nlu_examples
+from channels import sentence_features
+from channels.graph_runner import OrderedGraphRunner
+from tests.assistant import PROJECT_ROOT, train_model
+
+MESSAGE, TRACKER = "__message__", "__tracker__"  # Rasa's graph placeholders
+SAMPLE = [text for text, _intent in read_nlu_examples(PROJECT_ROOT / "data" / "nlu.yml")][::7]
+SAMPLE += ["", "🙂", "how much does the MITx supply chain micromasters cost?", "x" * 400]
+
+
+@pytest.fixture(scope="module")
+def runners(tmp_path_factory):
+    model = train_model()
+    loaded = {}
+    for runner_class in (DaskGraphRunner, OrderedGraphRunner):
+        metadata, runner = loader.load_predict_graph_runner(
+            tmp_path_factory.mktemp(runner_class.__name__), model, LocalModelStorage, runner_class)
+        loaded[runner_class] = (metadata, runner)
+    return loaded
+
+
+def parse(metadata, runner, text: str) -> dict:
+    results = runner.run(inputs={MESSAGE: [UserMessage(text)]}, targets=[metadata.nlu_target])
+    return results[metadata.nlu_target][0].as_dict(only_output_properties=True)
+
+
+def test_the_ordered_runner_parses_every_message_as_rasas_runner_does(runners):
+    (dask_metadata, dask_runner), (metadata, runner) = runners[DaskGraphRunner], runners[OrderedGraphRunner]
+    assert isinstance(runner, OrderedGraphRunner) and not isinstance(dask_runner, OrderedGraphRunner)
+    assert len(SAMPLE) > 50
+    for text in SAMPLE:
+        assert parse(metadata, runner, text) == parse(dask_metadata, dask_runner, text), text
+
+
+def test_the_ordered_runner_predicts_the_next_action_as_rasas_runner_does(runners):
+    domain = runners[OrderedGraphRunner][0].domain
+    predictions = {}
+    for runner_class, (metadata, runner) in runners.items():
+        tracker = DialogueStateTracker.from_events("someone", [ActionExecuted(ACTION_LISTEN_NAME)], domain.slots)
+        chosen = []
+        for text in ("hi", "how much does the MITx supply chain micromasters cost?", "thanks", "I want a person"):
+            parsed = parse(metadata, runner, text)
+            tracker.update(UserUttered(text, parsed["intent"], parsed.get("entities", []), parse_data=parsed))
+            for _ in range(3):
+                prediction = runner.run(inputs={TRACKER: tracker}, targets=[metadata.core_target])[
+                    metadata.core_target]
+                action = domain.action_names_or_texts[prediction.max_confidence_index]
+                chosen.append((action, prediction.policy_name, tuple(prediction.probabilities)))
+                tracker.update(ActionExecuted(action))
+                if action == ACTION_LISTEN_NAME:
+                    break
+        predictions[runner_class] = chosen
+    assert predictions[OrderedGraphRunner] == predictions[DaskGraphRunner]
+    assert {action for action, _policy, _probabilities in predictions[DaskGraphRunner]} > {ACTION_LISTEN_NAME}
+
+
+def test_an_input_named_like_a_node_is_refused(runners):
+    metadata, runner = runners[OrderedGraphRunner]
+    with pytest.raises(GraphRunError, match="clashes"):
+        runner.run(inputs={MESSAGE: metadata.nlu_target}, targets=[metadata.nlu_target])
+
+
+def test_the_classifiers_input_from_sentence_features_is_rasas(runners):
+    metadata, runner = runners[DaskGraphRunner]
+    featurized = [runner.run(inputs={MESSAGE: [UserMessage(text)]}, targets=["run_CountVectorsFeaturizer2"])[
+        "run_CountVectorsFeaturizer2"][0] for text in SAMPLE]
+    for batch in ([message] for message in featurized):
+        ours, rasas = sentence_features.sentence_matrix(batch), sentence_features._rasas_create_X(None, batch)
+        assert ours.shape == rasas.shape and ours.dtype == rasas.dtype
+        assert (ours != rasas).nnz == 0
+    ours, rasas = sentence_features.sentence_matrix(featurized), sentence_features._rasas_create_X(None, featurized)
+    assert ours.shape == rasas.shape == (len(SAMPLE), rasas.shape[1]) and (ours != rasas).nnz == 0
+    assert LogisticRegressionClassifier._create_X is not sentence_features._rasas_create_X  # installed
