@@ -44,7 +44,6 @@ from core import settings
 STORED_EVENTS = "_micromasters_stored_events"  # on trackers this store handed out or saved
 LAST_EVENT_ID = "_micromasters_last_event_id"  # the id of the last stored event the tracker holds
 LEAST_WINDOW = 50  # a turn adds about ten events; the window must hold a whole turn with room to spare
-COLUMNS = ("sender_id", "type_name", "timestamp", "intent_name", "action_name", "data")
 
 
 class CountedEvents(deque):
@@ -77,8 +76,9 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         self._saved: LRUCache = LRUCache(maxsize=settings.tracker_cache_size())
         self.window = max(LEAST_WINDOW, settings.tracker_event_window())
-        self._inserts = {}  # number of rows -> INSERT statement
         events = self.SQLEvent.__table__
+        self._insert_statement = insert(events)
+        self._insert_returning_ids = insert(events).returning(events.c.id)
         self._since_statement = (select(events.c.id, events.c.type_name, events.c.data)
                                  .where(events.c.sender_id == bindparam("sender_id"),
                                         events.c.id >= bindparam("last_id"))
@@ -195,32 +195,19 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
                 self.event_broker.publish({"sender_id": sender_id, **data, "event_id": event_id})
         return ids[-1]
 
-    def _insert_statement(self, count: int):
-        """One INSERT of `count` rows, built once per count so that SQLAlchemy compiles it once."""
-        statement = self._inserts.get(count)
-        if statement is None:
-            table = self.SQLEvent.__table__
-            statement = insert(table).values([{column: bindparam(f"{column}_{index}") for column in COLUMNS}
-                                              for index in range(count)])
-            if self.engine.dialect.name == "postgresql":
-                statement = statement.returning(table.c.id)
-            self._inserts[count] = statement
-        return statement
-
     def _insert(self, sender_id: str, rows: List[dict]) -> List[int]:
-        """Insert a turn's events in one statement; their ids, in order."""
+        """Insert a turn's events in one statement (psycopg2 sends an executemany as one INSERT ... VALUES,
+        RETURNING the ids; SQLite inserts them under its single-writer lock, so their ids are consecutive);
+        their ids, in order."""
         dialect = self.engine.dialect.name
-        if dialect not in ("postgresql", "sqlite"):
-            with self.engine.begin() as connection:
-                connection.execute(self.SQLEvent.__table__.insert(), rows)
-            last_id = self._last_event_id(sender_id)
-            return list(range(last_id - len(rows) + 1, last_id + 1))
-        values = {f"{column}_{index}": row[column] for index, row in enumerate(rows) for column in COLUMNS}
         with self.engine.begin() as connection:
-            result = connection.execute(self._insert_statement(len(rows)), values)
             if dialect == "postgresql":
-                return sorted(result.scalars())
-            last_id = result.lastrowid  # SQLite: one writer at a time, one statement's rows get consecutive ids
+                return sorted(connection.execute(self._insert_returning_ids, rows).scalars())
+            connection.execute(self._insert_statement, rows)
+            if dialect == "sqlite":
+                last_id = connection.exec_driver_sql("SELECT last_insert_rowid()").scalar()
+        if dialect != "sqlite":
+            last_id = self._last_event_id(sender_id)
         return list(range(last_id - len(rows) + 1, last_id + 1))
 
     def _last_event_id(self, sender_id: str) -> Optional[int]:

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import json
 
+from rasa.core.brokers.broker import EventBroker
 from rasa.core.brokers.sql import SQLEventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
@@ -102,3 +103,27 @@ def test_a_long_conversation_keeps_a_window_of_events_and_stores_them_all(databa
     assert events_of(tracker) == events_of(everything)[-50:]
     assert [kind for kind, _ in events_of(everything)].count("user") == 6 * len(TURNS)
     assert tracker.get_slot("program") == everything.get_slot("program") == "columbiax-ai"
+
+
+class RecordingBroker(EventBroker):
+    """An event broker that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.published = []
+
+    def publish(self, event, headers=None) -> None:
+        self.published.append(event)
+
+
+def test_each_published_event_carries_the_id_it_was_stored_under(database_url):
+    broker = RecordingBroker()
+    store = IncrementalSQLTrackerStore(DOMAIN, host=database_url, event_broker=broker)
+    asyncio.run(converse([store], "learner-5"))
+    asyncio.run(converse([store], "learner-6"))
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT id, sender_id, data FROM events ORDER BY id")).all()
+    engine.dispose()
+    assert len(rows) > 2 * 4 * len(TURNS)
+    assert [(event["event_id"], event["sender_id"], event["event"]) for event in broker.published] == [
+        (row.id, row.sender_id, json.loads(row.data)["event"]) for row in rows]
