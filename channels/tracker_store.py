@@ -20,8 +20,8 @@ This store:
   turns. The database keeps every event.
 
 All of this rests on one conversation being handled by one server at a time (Rasa's lock store;
-`channels.lock_store` across servers). A tracker this store did not hand out (a new conversation) is
-saved the way Rasa saves it. Configured in endpoints.yml and deploy/cluster/endpoints.yml as
+`channels.lock_store` across servers). A tracker this store did not hand out is saved the way Rasa saves
+it, except a new conversation's (nothing was stored for it when it was looked up): all its events are new. Configured in endpoints.yml and deploy/cluster/endpoints.yml as
 `channels.tracker_store.IncrementalSQLTrackerStore`; TRACKER_CACHE_SIZE (1000) conversations are kept.
 """
 
@@ -33,8 +33,7 @@ from typing import List, Optional, Tuple
 
 from cachetools import LRUCache
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.constants import ACTION_LISTEN_NAME
-from rasa.shared.core.events import ActionExecuted, Event, SessionStarted, deserialise_events
+from rasa.shared.core.events import Event, SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import bindparam, func, insert, or_, select
@@ -75,6 +74,9 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._saved: LRUCache = LRUCache(maxsize=settings.tracker_cache_size())
+        # Conversations just found to have nothing stored: Rasa creates their tracker next and saves it,
+        # all of its events new (the lock store keeps other servers off the conversation meanwhile).
+        self._nothing_stored: LRUCache = LRUCache(maxsize=settings.tracker_cache_size())
         self.window = max(LEAST_WINDOW, settings.tracker_event_window())
         events = self.SQLEvent.__table__
         self._insert_statement = insert(events)
@@ -102,24 +104,14 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
         if tracker is None:
             loaded = await asyncio.to_thread(self._load, sender_id)
             if loaded is None:
+                self._nothing_stored[sender_id] = True
                 return None
             events, last_id = loaded
             tracker = _windowed(DialogueStateTracker.from_dict(sender_id, events, self.domain.slots, self.window),
                                 self.window)
             setattr(tracker, LAST_EVENT_ID, last_id)
         setattr(tracker, STORED_EVENTS, tracker.events.appended)
-        return tracker
-
-    async def create_tracker(self, sender_id: str, append_action_listen: bool = True) -> DialogueStateTracker:
-        """Rasa's new tracker, known to have nothing stored yet: its first save needs no query to find
-        what is new. Not kept in memory until its first turn is saved."""
-        tracker = _windowed(self.init_tracker(sender_id), self.window)
-        setattr(tracker, STORED_EVENTS, 0)
-        setattr(tracker, LAST_EVENT_ID, None)
-        if append_action_listen:
-            tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
-        await self.save(tracker)
-        self._saved.pop(sender_id, None)
+        self._nothing_stored.pop(sender_id, None)
         return tracker
 
     def _load(self, sender_id: str) -> Optional[Tuple[List[dict], int]]:
@@ -153,9 +145,12 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
     async def save(self, tracker: DialogueStateTracker) -> None:
         stored = getattr(tracker, STORED_EVENTS, None)
         if stored is None or not isinstance(tracker.events, CountedEvents):
-            # A tracker this store did not hand out (a new conversation): it has every event, and its new
-            # ones are those after the ones stored, found the way Rasa finds them.
-            new_events = await asyncio.to_thread(self._unstored_events, tracker)
+            # A tracker this store did not hand out: it has every event, and its new ones are those after the
+            # ones stored, found the way Rasa finds them; for a new conversation, all of them.
+            if self._nothing_stored.pop(tracker.sender_id, False):
+                new_events = list(tracker.events)
+            else:
+                new_events = await asyncio.to_thread(self._unstored_events, tracker)
             last_id = await self._store(tracker.sender_id, new_events)
             _windowed(tracker, self.window)
             setattr(tracker, STORED_EVENTS, tracker.events.appended)
