@@ -21,8 +21,11 @@ This store:
 
 All of this rests on one conversation being handled by one server at a time (Rasa's lock store;
 `channels.lock_store` across servers). A tracker this store did not hand out is saved the way Rasa saves
-it, except a new conversation's (nothing was stored for it when it was looked up): all its events are new. Configured in endpoints.yml and deploy/cluster/endpoints.yml as
-`channels.tracker_store.IncrementalSQLTrackerStore`; TRACKER_CACHE_SIZE (1000) conversations are kept.
+it, except a new conversation's (nothing was stored for it when it was looked up): all its events are new.
+
+A turn's events are inserted with one statement built (and so compiled) once. Configured in endpoints.yml
+and deploy/cluster/endpoints.yml as `channels.tracker_store.IncrementalSQLTrackerStore`;
+TRACKER_CACHE_SIZE (1000) conversations are kept.
 """
 
 import asyncio

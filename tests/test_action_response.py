@@ -46,3 +46,32 @@ def test_the_rasa_server_uses_it():
     with pytest.raises(ValidationError):
         action._validate_action_result(INVALID["an unknown event type"])
     assert action._validate_action_result(RESPONSES["session start"])
+
+
+def variants():
+    """Responses around the valid ones: every event kind's name on every event, missing and mistyped fields."""
+    from channels.action_response import event_kind_validators
+
+    names = sorted(event_kind_validators()[1]) + ["teleport", "", 7, None]
+    for response in [*RESPONSES.values(), *INVALID.values()]:
+        yield response
+        for index, event in enumerate(response.get("events") if isinstance(response.get("events"), list) else []):
+            for name in names:
+                yield {**response, "events": [*response["events"][:index], {**event, "event": name},
+                                              *response["events"][index + 1:]]}
+            for field in list(event):
+                yield {**response, "events": [{key: value for key, value in event.items() if key != field}]}
+                yield {**response, "events": [{**event, field: ["not", "this"]}]}
+        yield {**response, "events": [{"event": "user", "text": "hi", "parse_data": {"intent": "not an object"}}]}
+        yield {**response, "events": [{"event": "user", "text": 5}]}
+        yield {**response, "responses": [{"text": 5}]}
+        yield [response]
+
+
+def test_the_check_by_event_kind_gives_rasas_verdict():
+    from channels.action_response import is_valid_by_event_kind
+
+    verdicts = [(is_valid_by_event_kind(response), rasas_verdict(response)) for response in variants()]
+    assert len(verdicts) > 200
+    assert all(ours == rasas for ours, rasas in verdicts)
+    assert {rasas for _ours, rasas in verdicts} == {True, False}
