@@ -7,9 +7,12 @@ then handle the conversation at once, and one turn's events are lost (RasaHQ/ras
 `ConcurrentRedisLockStore`, was reverted from Rasa Open Source). `tests/test_cluster.py` showed it:
 six messages of one conversation sent to two servers at once left five in the tracker.
 
-This store keeps Rasa's ticket queue and waiting logic unchanged, and makes each read-change-write of
-the queue atomic with a short redis-py lock (SET NX with an expiry, released by a Lua check) on the
-conversation. Configured in deploy/cluster/endpoints.yml as `channels.lock_store.AtomicRedisLockStore`.
+This store keeps Rasa's tickets (its `TicketLock`, stored as Rasa stores it) and waiting logic unchanged,
+and makes each read-change-write of a conversation's queue one Redis transaction: the queue's key is
+WATCHed while it is read, the change is written with MULTI/EXEC, and a change made meanwhile by another
+server makes Redis refuse the write, and the change is made again on what is there now (redis-py's
+`Redis.transaction`). A ticket costs three round trips to Redis to take and three to give back.
+Configured in deploy/cluster/endpoints.yml as `channels.lock_store.AtomicRedisLockStore`.
 
 A server that dies holding a conversation's ticket would keep that conversation waiting for the
 ticket's whole lifetime (60 s): the learner's next message would time out. So each server also keeps
@@ -18,19 +21,19 @@ server holds each ticket; a server waiting for a conversation drops the tickets 
 heartbeat is gone.
 """
 
+import json
 import logging
 import threading
 import uuid
-from contextlib import contextmanager
-from typing import Iterator
+from typing import Optional
 
-from rasa.core.lock_store import LOCK_LIFETIME, RedisLockStore
+from rasa.core.lock import TicketLock
+from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
+from redis.client import Pipeline
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
-# Longest a server may hold a queue's mutex (a few Redis calls); expires if the server dies meanwhile.
-MUTEX_SECONDS = 5
 HEARTBEAT_EVERY_SECONDS, HEARTBEAT_LASTS_MS = 1.0, 5000
 
 
@@ -58,38 +61,65 @@ class AtomicRedisLockStore(RedisLockStore):
         while not self._stopped.wait(HEARTBEAT_EVERY_SECONDS):
             self._beat()
 
-    @contextmanager
-    def _queue_of(self, conversation_id: str) -> Iterator[None]:
-        with self.red.lock(f"{self.key_prefix}mutex:{conversation_id}", timeout=MUTEX_SECONDS,
-                           blocking_timeout=MUTEX_SECONDS):
-            yield
+    def _lock_key(self, conversation_id: str) -> str:
+        return self.key_prefix + conversation_id
+
+    def _read_lock(self, pipe: Pipeline, conversation_id: str) -> Optional[TicketLock]:
+        """Rasa's `get_lock`, read through a transaction's pipeline (the key is WATCHed)."""
+        serialised = pipe.get(self._lock_key(conversation_id))
+        return TicketLock.from_dict(json.loads(serialised)) if serialised else None
+
+    def _in_transaction(self, conversation_id: str, change):
+        return self.red.transaction(change, self._lock_key(conversation_id), value_from_callable=True)
 
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
-        with self._queue_of(conversation_id):
-            ticket = super().issue_ticket(conversation_id, lock_lifetime)
-            holders = self._holders_key(conversation_id)
-            self.red.hset(holders, str(ticket), self.server_id)
-            self.red.expire(holders, int(lock_lifetime) + 1)
+        holders = self._holders_key(conversation_id)
+
+        def issue(pipe: Pipeline) -> int:
+            lock = self._read_lock(pipe, conversation_id) or self.create_lock(conversation_id)
+            ticket = lock.issue_ticket(lock_lifetime)
+            pipe.multi()
+            pipe.set(self._lock_key(conversation_id), lock.dumps())
+            pipe.hset(holders, str(ticket), self.server_id)
+            pipe.expire(holders, int(lock_lifetime) + 1)
             return ticket
+
+        try:
+            return self._in_transaction(conversation_id, issue)
+        except Exception as error:  # as Rasa's issue_ticket reports it
+            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
 
     def update_lock(self, conversation_id: str) -> None:
         """Rasa's (expired tickets out), and the tickets of servers whose heartbeat is gone."""
-        with self._queue_of(conversation_id):
-            lock = self.get_lock(conversation_id)
+        def update(pipe: Pipeline) -> None:
+            lock = self._read_lock(pipe, conversation_id)
             if not lock:
                 return
             lock.remove_expired_tickets()
             holders = {int(ticket): server.decode() for ticket, server in
-                       self.red.hgetall(self._holders_key(conversation_id)).items()}
+                       pipe.hgetall(self._holders_key(conversation_id)).items()}
             for ticket in list(lock.tickets):
                 server = holders.get(ticket.number)
-                if server and not self.red.exists(self._heartbeat_key(server)):
+                if server and not pipe.exists(self._heartbeat_key(server)):
                     logger.warning("conversation %s: ticket %d of a server that stopped is dropped",
                                    conversation_id, ticket.number)
                     lock.remove_ticket_for(ticket.number)
-            self.save_lock(lock)
+            pipe.multi()
+            pipe.set(self._lock_key(conversation_id), lock.dumps())
+
+        self._in_transaction(conversation_id, update)
 
     def cleanup(self, conversation_id: str, ticket_number: int) -> None:
-        with self._queue_of(conversation_id):
-            super().cleanup(conversation_id, ticket_number)
-            self.red.hdel(self._holders_key(conversation_id), str(ticket_number))
+        """Rasa's: the ticket given back, and the queue deleted when no one else waits."""
+        def give_back(pipe: Pipeline) -> None:
+            lock = self._read_lock(pipe, conversation_id)
+            pipe.multi()
+            if lock:
+                lock.remove_ticket_for(ticket_number)
+            if lock and lock.is_someone_waiting():
+                pipe.set(self._lock_key(conversation_id), lock.dumps())
+            else:
+                pipe.delete(self._lock_key(conversation_id))
+            pipe.hdel(self._holders_key(conversation_id), str(ticket_number))
+
+        self._in_transaction(conversation_id, give_back)

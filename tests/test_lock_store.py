@@ -67,3 +67,38 @@ def test_a_conversation_held_by_a_server_that_stopped_is_freed_within_seconds():
     start = time.monotonic()
     assert asyncio.run(asyncio.wait_for(wait_for_turn(waiter, conversation), 5))
     assert time.monotonic() - start < 3
+
+
+def test_servers_taking_turns_on_one_conversation_never_overlap_and_leave_nothing_behind():
+    """SERVERS stores, each in its own thread and event loop, take turns on one conversation: never two
+    inside at once, every turn served, and the queue and its holders gone at the end."""
+    conversation, turns_each = f"lock-test-{uuid.uuid4().hex}", 8
+    inside, most_inside, served, guard = [0], [0], [], threading.Lock()
+    start = threading.Barrier(SERVERS)
+
+    async def turns(store, number):
+        for turn in range(turns_each):
+            async with store.lock(conversation, lock_lifetime=60, wait_time_in_seconds=0.01):
+                with guard:
+                    inside[0] += 1
+                    most_inside[0] = max(most_inside[0], inside[0])
+                await asyncio.sleep(0.002)
+                with guard:
+                    inside[0] -= 1
+                    served.append((number, turn))
+
+    def server(number):
+        store = atomic_store()
+        start.wait()
+        asyncio.run(turns(store, number))
+
+    threads = [threading.Thread(target=server, args=(number,)) for number in range(SERVERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    store = atomic_store()
+    assert most_inside[0] == 1
+    assert sorted(served) == [(number, turn) for number in range(SERVERS) for turn in range(turns_each)]
+    assert store.get_lock(conversation) is None
+    assert store.red.hgetall(store._holders_key(conversation)) == {}
