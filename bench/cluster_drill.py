@@ -1,8 +1,9 @@
 """Load and fail-over drill for the cluster (`make cluster-drill`): closed-loop REST load through HAProxy
 at 32 and 128 concurrent conversations with 1 and then 2 Rasa servers (with 1, also one long
 conversation: turns 3-12 against 196-205); with 2, one server killed mid-run and restarted, and Redis
-restarted mid-run; then a learner whose server dies during a handoff. First, for comparison, one server with
-Rasa's own SQL tracker store and RedisLockStore (32 conversations and the long conversation).
+restarted mid-run; then a learner whose server dies during a handoff. First, for comparison, one server as
+Rasa ships it: Rasa's own SQL tracker store, RedisLockStore and Pika broker, and RASA_SPEEDUPS=off (Rasa's
+graph runner, classifier input, action request and response check); 32 conversations and the long one.
 
     .venv/bin/python -m bench.cluster_drill        (or: make cluster-drill)
     DRILL_PHASE_SECONDS=30 (default) sets each load phase's length.
@@ -222,8 +223,8 @@ def render(phases: List[Phase], long: Dict[str, float], stock_long: Dict[str, fl
                      f"{phase.percentile(0.95):.0f} | {phase.percentile(0.99):.0f} | {phase.errors} | {phase.lost} | "
                      f"{per_reply:.1f} | {shares} |")
     lines += ["", "One conversation alone, median reply (ms):", "",
-              "| stores | turns 3-12 | turns 196-205 | ratio |", "|---|---:|---:|---:|"]
-    for name, measured in (("Rasa's own", stock_long), ("the project's", long)):
+              "| server | turns 3-12 | turns 196-205 | ratio |", "|---|---:|---:|---:|"]
+    for name, measured in (("Rasa as shipped", stock_long), ("the project's", long)):
         lines.append(f"| {name} | {measured['turn 5']:.0f} | {measured['turn 200']:.0f} | "
                      f"{measured['turn 200'] / measured['turn 5']:.2f} |")
     lines += ["", *checks]
@@ -252,10 +253,10 @@ def main() -> int:
     phases = []
     try:
         with tempfile.TemporaryDirectory() as workdir:
-            with running_cluster(Path(workdir) / "stock", replicas=1, extra_env=env,
+            with running_cluster(Path(workdir) / "stock", replicas=1, extra_env={**env, "RASA_SPEEDUPS": "off"},
                                  endpoints=rasas_own_stores(Path(workdir))) as cluster:
-                print("1 Rasa server with Rasa's own tracker and lock stores", flush=True)
-                phases.append(load_phase(cluster, "Rasa's own stores: 1 server, 32 conversations", 32, seconds))
+                print("1 Rasa server as Rasa ships it", flush=True)
+                phases.append(load_phase(cluster, "Rasa as shipped: 1 server, 32 conversations", 32, seconds))
                 stock_long = long_conversation(cluster)
             with running_cluster(Path(workdir) / "one", replicas=1, extra_env=env) as cluster:
                 print("1 Rasa server", flush=True)

@@ -5,13 +5,16 @@ bounds the Rasa server's wait for the action server (`action_guard`) and checks 
 responses with a schema validator compiled once (`action_response`), and makes the Rasa server run the
 model's graph without a dask scheduler per message (`graph_runner`), build the intent classifier's
 input without copying every feature matrix (`sentence_features`) and send the action server the
-conversation's recent events only (`action_request`).
+conversation's recent events only (`action_request`). RASA_SPEEDUPS=off leaves out all but the bounded
+wait, to measure Rasa as shipped beside them (`make cluster-drill`).
 """
 
 from channels import action_guard, action_request, action_response, graph_runner, sentence_features
+from core import settings
 
 action_guard.install()
-action_request.install()
-action_response.install()
-graph_runner.install()
-sentence_features.install()
+if settings.rasa_speedups():
+    action_request.install()
+    action_response.install()
+    graph_runner.install()
+    sentence_features.install()

@@ -37,6 +37,7 @@
 | CLUSTER_PORT | 5080 | where `make cluster`'s HAProxy listens (on BIND_HOST) |
 | TRACKER_CACHE_SIZE | 1000 | conversations each Rasa server keeps in memory between messages |
 | TRACKER_EVENT_WINDOW | 100 | events a conversation's tracker keeps for the policies (at least 50; all are stored) |
+| RASA_SPEEDUPS | on | off: Rasa's own graph runner, classifier input, action request and check (to compare) |
 | CLUSTER_DATABASE_URL | postgresql://postgres@127.0.0.1:5432/micromasters_cluster | `make cluster`'s database |
 | ANALYTICS_DATABASE_URL | TRACKER_STORE_URL, or sqlite:///<project>/var/analytics.db | the analytics tables |
 | ANALYTICS_POLL_SECONDS | 2 | how often the analytics consumer reads new events from the conversation store |
@@ -183,6 +184,15 @@ def tracker_cache_size() -> int:
 
 def tracker_event_window() -> int:
     return int(_env("TRACKER_EVENT_WINDOW") or 100)
+
+
+def rasa_speedups() -> bool:
+    """Whether the Rasa server's cheaper turns are installed (channels/__init__.py); off only to measure
+    Rasa as shipped beside them."""
+    value = _env("RASA_SPEEDUPS").lower() or "on"
+    if value not in ("on", "off"):
+        raise ValueError(f"RASA_SPEEDUPS must be on or off, not {value!r}")
+    return value == "on"
 
 
 def redis_host() -> str:

@@ -2,6 +2,11 @@
 Rasa's dask runner (intents, confidences, entities, the policies' predictions), and the classifier's
 input built from the sentence features against Rasa's `_create_X`, on the project's trained model."""
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 from rasa.core.channels.channel import UserMessage
 from rasa.engine import loader
@@ -86,3 +91,27 @@ def test_the_classifiers_input_from_sentence_features_is_rasas(runners):
     ours, rasas = sentence_features.sentence_matrix(featurized), sentence_features._rasas_create_X(None, featurized)
     assert ours.shape == rasas.shape == (len(SAMPLE), rasas.shape[1]) and (ours != rasas).nnz == 0
     assert LogisticRegressionClassifier._create_X is not sentence_features._rasas_create_X  # installed
+
+
+def installed_in_a_fresh_process(speedups: str) -> dict:
+    script = ("import json, channels\n"
+              "from rasa.core import processor\n"
+              "from rasa.core.actions.action import RemoteAction\n"
+              "from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier as L\n"
+              "print(json.dumps({'runner': processor.DaskGraphRunner.__name__,\n"
+              "                  'request': RemoteAction._action_call_format.__module__,\n"
+              "                  'check': RemoteAction._validate_action_result.__module__,\n"
+              "                  'classifier input': L._create_X.__module__,\n"
+              "                  'bounded wait': getattr(RemoteAction.run, 'guarded', False)}))\n")
+    result = subprocess.run([sys.executable, "-c", script], env={**os.environ, "RASA_SPEEDUPS": speedups},
+                            capture_output=True, text=True, cwd=PROJECT_ROOT, check=True, timeout=300)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_rasa_speedups_off_leaves_rasa_as_shipped_but_the_bounded_wait():
+    assert installed_in_a_fresh_process("on") == {
+        "runner": "OrderedGraphRunner", "request": "channels.action_request", "check": "channels.action_response",
+        "classifier input": "channels.sentence_features", "bounded wait": True}
+    assert installed_in_a_fresh_process("off") == {
+        "runner": "DaskGraphRunner", "request": "rasa.core.actions.action", "check": "rasa.core.actions.action",
+        "classifier input": "rasa.nlu.classifiers.logistic_regression_classifier", "bounded wait": True}

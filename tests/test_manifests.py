@@ -50,6 +50,7 @@ DEFAULTS_ON_PURPOSE = {
     "FAQ_MATCH_THRESHOLD": "tuned on the training data (python -m bench.faq_threshold), not per deployment",
     "FAQ_OFF_DOMAIN_THRESHOLD": "tuned on the training data (python -m bench.faq_threshold), not per deployment",
     "FAQ_MATCH_MARGIN": "tuned on the training data (python -m bench.faq_threshold), not per deployment",
+    "RASA_SPEEDUPS": "off only to measure Rasa as shipped (make cluster-drill); deployments keep the default",
     "SLACK_API_URL": "Slack's own Web API; only the tests point it at a stand-in",
     "SLACK_RETRY_SECONDS": "how often refused handoff posts are retried; the default suits production",
     "RASA_PORT": "the command line's --port decides (checked against the manifests below)",

@@ -41,7 +41,7 @@ RUN sed 's/\[[^]]*\]//' /tmp/requirements/rasa-deps.txt > /tmp/requirements/rasa
  && pip install --no-cache-dir -c /tmp/requirements/constraints.txt -c /tmp/requirements/app.txt \
       -c /tmp/requirements/rasa-ranges.txt \
       markdown-it-py cachetools python-socketio python-engineio jsonschema \
-      numpy scikit-learn matplotlib spacy \
+      numpy scipy scikit-learn matplotlib spacy \
  && rm -rf /tmp/requirements
 USER 1001
 
