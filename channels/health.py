@@ -1,6 +1,7 @@
 """Readiness for load balancers and Kubernetes: GET /webhooks/health/ready answers 200 once this Rasa
 server has loaded its model, 503 before. Rasa's own `/status` needs the API token, and `/` answers
-even when no model is loaded. Nothing about any conversation is shown here.
+even when no model is loaded. Nothing about any conversation is shown here. Its blueprint also freezes
+the started server's heap (channels/heap.py).
 """
 
 from typing import Any, Awaitable, Callable, Dict, Optional
@@ -8,6 +9,8 @@ from typing import Any, Awaitable, Callable, Dict, Optional
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
+
+from channels.heap import freeze_after_start
 
 
 class ReadinessInput(InputChannel):
@@ -29,4 +32,5 @@ class ReadinessInput(InputChannel):
                 return response.json({"ready": False}, status=503)
             return response.json({"ready": True, "model": agent.model_id})
 
+        freeze_after_start(health)
         return health

@@ -4,6 +4,7 @@ handled by two servers at once, a staff reply reaches a learner whose socket is 
 and every event reaches RabbitMQ."""
 
 import asyncio
+import re
 import threading
 import time
 import uuid
@@ -154,3 +155,11 @@ def test_every_event_of_a_conversation_reaches_rabbitmq(cluster):
     assert [event["event"] for event in mine] == event_types(cluster, sender)
     assert [event.get("text") for event in mine if event["event"] == "user"] == ["how much does the MITx SCM cost?"]
 
+
+
+def test_each_started_server_keeps_its_loaded_heap_out_of_garbage_collection(cluster):
+    """channels/heap.py froze the heap once the server had started (its log says how many objects)."""
+    for name in ("rasa1", "rasa2"):
+        log = (cluster.logs / f"{name}.log").read_text(encoding="utf-8", errors="replace")
+        frozen = re.findall(r"(\d+) objects of the loaded server kept out of garbage collection", log)
+        assert frozen and int(frozen[-1]) > 100_000, name
