@@ -19,13 +19,21 @@ ticket's whole lifetime (60 s): the learner's next message would time out. So ea
 a heartbeat key in Redis (renewed every second, gone 5 s after the server stops), and records which
 server holds each ticket; a server waiting for a conversation drops the tickets of servers whose
 heartbeat is gone.
+
+Rasa's lock store talks to Redis with blocking calls on the server's event loop: while it waits for
+Redis's answers, no other learner's message moves. Here each step (take a ticket and read the queue,
+wait for the turn, give the ticket back) runs in a worker thread instead, and runs to its end even when
+the message's request is cancelled meanwhile (the learner's connection closed), so a ticket is never
+left behind in the queue.
 """
 
+import asyncio
 import json
 import logging
 import threading
 import uuid
-from typing import Optional
+from contextlib import asynccontextmanager
+from typing import AsyncIterator, Optional, Tuple
 
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
@@ -73,21 +81,63 @@ class AtomicRedisLockStore(RedisLockStore):
         return self.red.transaction(change, self._lock_key(conversation_id), value_from_callable=True)
 
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        return self._issue(conversation_id, lock_lifetime)[0]
+
+    def _issue(self, conversation_id: str, lock_lifetime: float) -> Tuple[int, TicketLock]:
+        """A new ticket, and the conversation's queue with it."""
         holders = self._holders_key(conversation_id)
 
-        def issue(pipe: Pipeline) -> int:
+        def issue(pipe: Pipeline) -> Tuple[int, TicketLock]:
             lock = self._read_lock(pipe, conversation_id) or self.create_lock(conversation_id)
             ticket = lock.issue_ticket(lock_lifetime)
             pipe.multi()
             pipe.set(self._lock_key(conversation_id), lock.dumps())
             pipe.hset(holders, str(ticket), self.server_id)
             pipe.expire(holders, int(lock_lifetime) + 1)
-            return ticket
+            return ticket, lock
 
         try:
             return self._in_transaction(conversation_id, issue)
         except Exception as error:  # as Rasa's issue_ticket reports it
             raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
+
+    @asynccontextmanager
+    async def lock(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME,
+                   wait_time_in_seconds: float = 1) -> AsyncIterator[TicketLock]:
+        """Rasa's `LockStore.lock`, with Redis spoken to from a worker thread."""
+        import os
+        if os.environ.get("EXP_LOCK_ON_LOOP"):
+            async with super().lock(conversation_id, lock_lifetime, wait_time_in_seconds) as held:
+                yield held
+            return
+        issuing = asyncio.ensure_future(asyncio.to_thread(self._issue, conversation_id, lock_lifetime))
+        try:
+            ticket, lock = await asyncio.shield(issuing)
+        except asyncio.CancelledError:
+            issuing.add_done_callback(lambda issued: self._give_back_issued(conversation_id, issued))
+            raise
+        try:
+            yield lock if not lock.is_locked(ticket) else await self._acquire_lock(conversation_id, ticket,
+                                                                                   wait_time_in_seconds)
+        finally:
+            await asyncio.shield(asyncio.to_thread(self.cleanup, conversation_id, ticket))
+
+    def _give_back_issued(self, conversation_id: str, issued: "asyncio.Future[Tuple[int, TicketLock]]") -> None:
+        """The ticket of a request cancelled while it was being issued goes back, once it is issued."""
+        if not issued.cancelled() and issued.exception() is None:
+            asyncio.ensure_future(asyncio.to_thread(self.cleanup, conversation_id, issued.result()[0]))
+
+    async def _acquire_lock(self, conversation_id: str, ticket: int, wait_time_in_seconds: float) -> TicketLock:
+        """Rasa's wait for the turn: the queue read again every `wait_time_in_seconds`, expired tickets
+        (and tickets of stopped servers) dropped, until this ticket is served."""
+        while (lock := await asyncio.to_thread(self.get_lock, conversation_id)) is not None:
+            if not lock.is_locked(ticket):
+                return lock
+            logger.debug("conversation %s: %d message(s) before this one", conversation_id,
+                         ticket - (lock.now_serving or 0))
+            await asyncio.sleep(wait_time_in_seconds)
+            await asyncio.to_thread(self.update_lock, conversation_id)
+        raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
 
     def update_lock(self, conversation_id: str) -> None:
         """Rasa's (expired tickets out), and the tickets of servers whose heartbeat is gone."""

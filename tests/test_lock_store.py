@@ -102,3 +102,66 @@ def test_servers_taking_turns_on_one_conversation_never_overlap_and_leave_nothin
     assert sorted(served) == [(number, turn) for number in range(SERVERS) for turn in range(turns_each)]
     assert store.get_lock(conversation) is None
     assert store.red.hgetall(store._holders_key(conversation)) == {}
+
+
+def test_while_redis_is_slow_the_event_loop_goes_on_serving_other_learners():
+    """Rasa's lock store waits for Redis on the event loop; this one waits in a worker thread. Redis is
+    paused for 0.4 s (CLIENT PAUSE) while a message takes its ticket: a ticker on the same loop keeps
+    ticking meanwhile."""
+    store, conversation = atomic_store(), f"lock-test-{uuid.uuid4().hex}"
+    store.red.ping()  # the pool's connection is made before the pause
+
+    async def take_turn_while_ticking():
+        ticks, done = [], asyncio.Event()
+
+        async def ticker():
+            while not done.is_set():
+                ticks.append(time.monotonic())
+                await asyncio.sleep(0.01)
+
+        ticking = asyncio.ensure_future(ticker())
+        store.red.client_pause(400)
+        started = time.monotonic()
+        async with store.lock(conversation, lock_lifetime=60):
+            waited = time.monotonic() - started
+        done.set()
+        await ticking
+        return waited, ticks
+
+    waited, ticks = asyncio.run(take_turn_while_ticking())
+    assert waited >= 0.3  # the ticket really waited for Redis
+    assert len(ticks) >= 10 and max(b - a for a, b in zip(ticks[:-1], ticks[1:], strict=True)) < 0.2
+    assert store.get_lock(conversation) is None
+
+
+def test_a_message_cancelled_while_waiting_or_taking_its_ticket_gives_the_ticket_back():
+    """A learner's request cancelled (connection closed) while its message waits for the conversation,
+    or while its ticket is being taken (Redis paused), leaves no ticket behind to hold up the next."""
+    holder, store, conversation = atomic_store(), atomic_store(), f"lock-test-{uuid.uuid4().hex}"
+    holders_ticket = holder.issue_ticket(conversation, lock_lifetime=60)
+
+    async def cancelled_while_waiting():
+        waiting = asyncio.ensure_future(wait_for_turn(store, conversation))
+        await asyncio.sleep(0.3)
+        assert len(store.get_lock(conversation).tickets) == 2
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await asyncio.sleep(0.2)
+
+    asyncio.run(cancelled_while_waiting())
+    assert [ticket.number for ticket in store.get_lock(conversation).tickets] == [holders_ticket]
+    holder.cleanup(conversation, holders_ticket)
+
+    async def cancelled_while_taking():
+        store.red.client_pause(300)
+        taking = asyncio.ensure_future(wait_for_turn(store, conversation))
+        await asyncio.sleep(0.05)
+        taking.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await taking
+        await asyncio.sleep(0.6)  # the pause ends, the ticket is issued, then given back
+
+    asyncio.run(cancelled_while_taking())
+    assert store.get_lock(conversation) is None
+    assert store.red.hgetall(store._holders_key(conversation)) == {}
