@@ -1,4 +1,5 @@
-"""The logistic regression classifier's input built without copying every feature matrix.
+"""The intent classifier's input: sentence features built without copying every feature matrix, and
+per-token features only when something reads them.
 
 Rasa 3.6's `LogisticRegressionClassifier._create_X` asks each message for its combined sparse features
 (`Message.get_sparse_features`), which deep-copies and stacks the per-token sequence features as well as
@@ -10,18 +11,79 @@ Here each message's row is put together from its sparse sentence features alone,
 combines them (the order of `message.features`, the pipeline's featurizers in turn), with the same
 columns and values (float64, as Rasa's stacking with the empty dense matrix makes them). A message
 with dense features (not in this project's pipeline) goes through Rasa's own code.
-`tests/test_graph_runner.py` checks the two give the same matrix. Installed by `channels/__init__.py`.
+`tests/test_graph_runner.py` checks the two give the same matrix.
+
+Rasa's count-vector featurizers also compute, for every message, a matrix of per-token (sequence)
+features: each token vectorised on its own, about half of their work. In this project's pipeline
+nothing reads them (the classifier takes sentence features; there is no entity extractor or DIET).
+Here they are computed the first time something reads them, from the same vectoriser and tokens, so a
+pipeline that does use them gets the same values; copied or pickled, they are plain `Features`.
+The test checks the features and the parses are Rasa's. Installed by `channels/__init__.py`.
 """
 
-from typing import List
+from typing import List, Optional
 
 import numpy
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
-from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
+from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, TEXT
+from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
-from scipy.sparse import csr_matrix
+from scipy.sparse import coo_matrix, csr_matrix
+from sklearn.feature_extraction.text import CountVectorizer
 
 _rasas_create_X = LogisticRegressionClassifier._create_X
+_rasas_process = CountVectorsFeaturizer.process
+
+
+class DeferredSequenceFeatures(Features):
+    """A count vectoriser's per-token features of one message, computed when first read, as Rasa does."""
+
+    def __init__(self, vectorizer: CountVectorizer, tokens: List[str], attribute: str, origin: str) -> None:
+        self._vectorizer, self._tokens, self._matrix = vectorizer, tokens, None
+        super().__init__(None, FEATURE_TYPE_SEQUENCE, attribute, origin)
+
+    @property
+    def features(self) -> coo_matrix:
+        if self._matrix is None:
+            matrix = self._vectorizer.transform(self._tokens)
+            matrix.sort_indices()
+            self._matrix, self._vectorizer, self._tokens = matrix.tocoo(), None, None
+        return self._matrix
+
+    @features.setter
+    def features(self, matrix: Optional[coo_matrix]) -> None:
+        if matrix is not None:  # Features.__init__ sets None; combining with other features sets a matrix
+            self._matrix = matrix
+
+    def is_sparse(self) -> bool:
+        return True
+
+    def is_dense(self) -> bool:
+        return False
+
+    def __reduce__(self):
+        return Features, (self.features, self.type, self.attribute, self.origin)
+
+
+def featurize(featurizer: CountVectorsFeaturizer, messages: List[Message]) -> List[Message]:
+    """Rasa's `CountVectorsFeaturizer.process`, with the sequence features deferred."""
+    if featurizer.vectorizers is None:
+        return _rasas_process(featurizer, messages)  # Rasa logs that it is untrained
+    for message in messages:
+        for attribute in featurizer._attributes:
+            tokens = featurizer._get_processed_message_tokens_by_attribute(message, attribute)
+            vectorizer = featurizer.vectorizers.get(attribute)
+            if not vectorizer or not tokens:
+                continue
+            message.add_features(DeferredSequenceFeatures(vectorizer, tokens, attribute, featurizer._identifier))
+            if attribute in DENSE_FEATURIZABLE_ATTRIBUTES:
+                sentence = vectorizer.transform([" ".join(tokens)])
+                sentence.sort_indices()
+                message.add_features(Features(sentence.tocoo(), FEATURE_TYPE_SENTENCE, attribute,
+                                              featurizer._identifier))
+    return messages
 
 
 def sentence_matrix(messages: List[Message]) -> csr_matrix:
@@ -55,3 +117,4 @@ def install() -> None:
         return sentence_matrix(messages)
 
     LogisticRegressionClassifier._create_X = create_x
+    CountVectorsFeaturizer.process = featurize

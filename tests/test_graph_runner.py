@@ -1,11 +1,14 @@
 """The Rasa server's cheaper model runs give what Rasa's own give: the ordered graph runner against
 Rasa's dask runner (intents, confidences, entities, the policies' predictions), and the classifier's
-input built from the sentence features against Rasa's `_create_X`, on the project's trained model."""
+input built from the sentence features against Rasa's `_create_X`, and the featurizers' deferred per-token
+features against Rasa's, on the project's trained model."""
 
 import json
 import os
+import pickle
 import subprocess
 import sys
+from typing import Tuple
 
 import pytest
 from rasa.core.channels.channel import UserMessage
@@ -17,6 +20,9 @@ from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressi
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import FEATURE_TYPE_SEQUENCE
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
 
 from bench.measure import read_nlu_examples
 from channels import sentence_features
@@ -93,15 +99,56 @@ def test_the_classifiers_input_from_sentence_features_is_rasas(runners):
     assert LogisticRegressionClassifier._create_X is not sentence_features._rasas_create_X  # installed
 
 
+def featurized_both_ways(runner, text: str) -> Tuple[Message, Message]:
+    """The message tokenised by the model, then featurised by its two count-vector featurizers with the
+    project's `process` and with Rasa's."""
+    featurizers = [runner._instantiated_nodes[f"run_CountVectorsFeaturizer{number}"]._component for number in (1, 2)]
+    ours, rasas = (runner.run(inputs={MESSAGE: [UserMessage(text)]}, targets=["run_WhitespaceTokenizer0"])[
+        "run_WhitespaceTokenizer0"][0] for _ in range(2))
+    for featurizer in featurizers:
+        sentence_features.featurize(featurizer, [ours])
+        sentence_features._rasas_process(featurizer, [rasas])
+    return ours, rasas
+
+
+def test_per_token_features_are_rasas_when_read_and_not_computed_when_not(runners):
+    metadata, runner = runners[OrderedGraphRunner]
+    deferred = 0
+    for text in SAMPLE:
+        ours, rasas = featurized_both_ways(runner, text)
+        assert len(ours.features) == len(rasas.features) and (ours.features or not text.strip()), text
+        for our_features, rasas_features in zip(ours.features, rasas.features, strict=True):
+            deferred += isinstance(our_features, sentence_features.DeferredSequenceFeatures)
+            assert type(rasas_features) is Features
+            assert (our_features.type, our_features.attribute, our_features.origin) == (
+                rasas_features.type, rasas_features.attribute, rasas_features.origin)
+            assert our_features.is_sparse() and rasas_features.is_sparse()
+            assert our_features.features.shape == rasas_features.features.shape, text
+            assert (our_features.features != rasas_features.features).nnz == 0, text
+            assert our_features.fingerprint() == rasas_features.fingerprint()
+    assert deferred >= len(SAMPLE)  # two featurizers, every message with a token
+
+    results = runner.run(inputs={MESSAGE: [UserMessage("does the columbia AI micromasters count for credit?")]},
+                         targets=[metadata.nlu_target, "run_CountVectorsFeaturizer2"])
+    sequence = [features for features in results["run_CountVectorsFeaturizer2"][0].features
+                if features.type == FEATURE_TYPE_SEQUENCE]
+    assert len(sequence) == 2 and all(features._matrix is None for features in sequence)  # nothing read them
+    assert results[metadata.nlu_target][0].get("intent")["name"] == "ask_credit"
+    copied = pickle.loads(pickle.dumps(sequence[0]))
+    assert type(copied) is Features and (copied.features != sequence[0].features).nnz == 0
+
+
 def installed_in_a_fresh_process(speedups: str) -> dict:
     script = ("import json, channels\n"
               "from rasa.core import processor\n"
               "from rasa.core.actions.action import RemoteAction\n"
               "from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier as L\n"
+              "from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer\n"
               "print(json.dumps({'runner': processor.DaskGraphRunner.__name__,\n"
               "                  'request': RemoteAction._action_call_format.__module__,\n"
               "                  'check': RemoteAction._validate_action_result.__module__,\n"
               "                  'classifier input': L._create_X.__module__,\n"
+              "                  'featurizer': CountVectorsFeaturizer.process.__module__,\n"
               "                  'bounded wait': getattr(RemoteAction.run, 'guarded', False)}))\n")
     result = subprocess.run([sys.executable, "-c", script], env={**os.environ, "RASA_SPEEDUPS": speedups},
                             capture_output=True, text=True, cwd=PROJECT_ROOT, check=True, timeout=300)
@@ -111,7 +158,9 @@ def installed_in_a_fresh_process(speedups: str) -> dict:
 def test_rasa_speedups_off_leaves_rasa_as_shipped_but_the_bounded_wait():
     assert installed_in_a_fresh_process("on") == {
         "runner": "OrderedGraphRunner", "request": "channels.action_request", "check": "channels.action_response",
-        "classifier input": "channels.sentence_features", "bounded wait": True}
+        "classifier input": "channels.sentence_features", "featurizer": "channels.sentence_features",
+        "bounded wait": True}
     assert installed_in_a_fresh_process("off") == {
         "runner": "DaskGraphRunner", "request": "rasa.core.actions.action", "check": "rasa.core.actions.action",
-        "classifier input": "rasa.nlu.classifiers.logistic_regression_classifier", "bounded wait": True}
+        "classifier input": "rasa.nlu.classifiers.logistic_regression_classifier",
+        "featurizer": "rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer", "bounded wait": True}
