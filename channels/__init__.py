@@ -4,17 +4,26 @@ Kept apart from `actions/`, which the action server imports wholesale. Importing
 bounds the Rasa server's wait for the action server (`action_guard`) and checks the action server's
 responses with a schema validator compiled once (`action_response`), and makes the Rasa server run the
 model's graph without a dask scheduler per message (`graph_runner`), build the intent classifier's
-input without copying every feature matrix (`sentence_features`) and send the action server the
-conversation's recent events only (`action_request`). RASA_SPEEDUPS=off leaves out all but the bounded
-wait, to measure Rasa as shipped beside them (`make cluster-drill`).
+input without copying every feature matrix and per-token features only when read (`sentence_features`),
+give the policies the conversation's states from a replay kept with the tracker (`dialogue_states`) and
+send the action server the conversation's recent events only (`action_request`). RASA_SPEEDUPS=off
+leaves out all but the bounded wait, to measure Rasa as shipped beside them (`make cluster-drill`).
 """
 
-from channels import action_guard, action_request, action_response, graph_runner, sentence_features
+from channels import (
+    action_guard,
+    action_request,
+    action_response,
+    dialogue_states,
+    graph_runner,
+    sentence_features,
+)
 from core import settings
 
 action_guard.install()
 if settings.rasa_speedups():
     action_request.install()
     action_response.install()
+    dialogue_states.install()
     graph_runner.install()
     sentence_features.install()
