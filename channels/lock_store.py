@@ -105,11 +105,6 @@ class AtomicRedisLockStore(RedisLockStore):
     async def lock(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME,
                    wait_time_in_seconds: float = 1) -> AsyncIterator[TicketLock]:
         """Rasa's `LockStore.lock`, with Redis spoken to from a worker thread."""
-        import os
-        if os.environ.get("EXP_LOCK_ON_LOOP"):
-            async with super().lock(conversation_id, lock_lifetime, wait_time_in_seconds) as held:
-                yield held
-            return
         issuing = asyncio.ensure_future(asyncio.to_thread(self._issue, conversation_id, lock_lifetime))
         try:
             ticket, lock = await asyncio.shield(issuing)
