@@ -33,7 +33,7 @@ import logging
 import threading
 import uuid
 from contextlib import asynccontextmanager
-from typing import AsyncIterator, Optional, Tuple
+from typing import AsyncIterator, Optional, Set, Tuple
 
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
@@ -49,6 +49,7 @@ class AtomicRedisLockStore(RedisLockStore):
     def __init__(self, endpoint_config: EndpointConfig) -> None:
         super().__init__(host=endpoint_config.url, **endpoint_config.kwargs)
         self.server_id = uuid.uuid4().hex
+        self._giving_back: Set[asyncio.Future] = set()
         self._stopped = threading.Event()
         self._beat()
         threading.Thread(target=self._keep_beating, name="lock-store-heartbeat", daemon=True).start()
@@ -120,7 +121,9 @@ class AtomicRedisLockStore(RedisLockStore):
     def _give_back_issued(self, conversation_id: str, issued: "asyncio.Future[Tuple[int, TicketLock]]") -> None:
         """The ticket of a request cancelled while it was being issued goes back, once it is issued."""
         if not issued.cancelled() and issued.exception() is None:
-            asyncio.ensure_future(asyncio.to_thread(self.cleanup, conversation_id, issued.result()[0]))
+            giving_back = asyncio.ensure_future(asyncio.to_thread(self.cleanup, conversation_id, issued.result()[0]))
+            self._giving_back.add(giving_back)  # the loop keeps only a weak reference to a task
+            giving_back.add_done_callback(self._giving_back.discard)
 
     async def _acquire_lock(self, conversation_id: str, ticket: int, wait_time_in_seconds: float) -> TicketLock:
         """Rasa's wait for the turn: the queue read again every `wait_time_in_seconds`, expired tickets
