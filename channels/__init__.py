@@ -6,7 +6,8 @@ responses with a schema validator compiled once (`action_response`), and makes t
 model's graph without a dask scheduler per message (`graph_runner`), build the intent classifier's
 input without copying every feature matrix and per-token features only when read (`sentence_features`),
 give the policies the conversation's states from a replay kept with the tracker (`dialogue_states`) and
-send the action server the conversation's recent events only (`action_request`). RASA_SPEEDUPS=off
+send the action server the conversation's recent events only (`action_request`) over connections kept
+open (`endpoint_connections`). RASA_SPEEDUPS=off
 leaves out all but the bounded wait, to measure Rasa as shipped beside them (`make cluster-drill`).
 """
 
@@ -15,6 +16,7 @@ from channels import (
     action_request,
     action_response,
     dialogue_states,
+    endpoint_connections,
     graph_runner,
     sentence_features,
 )
@@ -25,5 +27,6 @@ if settings.rasa_speedups():
     action_request.install()
     action_response.install()
     dialogue_states.install()
+    endpoint_connections.install()
     graph_runner.install()
     sentence_features.install()

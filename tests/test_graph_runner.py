@@ -145,12 +145,14 @@ def installed_in_a_fresh_process(speedups: str) -> dict:
               "from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier as L\n"
               "from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer\n"
               "from rasa.shared.core.domain import Domain\n"
+              "from rasa.utils.endpoints import EndpointConfig\n"
               "print(json.dumps({'runner': processor.DaskGraphRunner.__name__,\n"
               "                  'request': RemoteAction._action_call_format.__module__,\n"
               "                  'check': RemoteAction._validate_action_result.__module__,\n"
               "                  'classifier input': L._create_X.__module__,\n"
               "                  'featurizer': CountVectorsFeaturizer.process.__module__,\n"
               "                  'states': Domain.states_for_tracker_history.__module__,\n"
+              "                  'connections': EndpointConfig.session.__module__,\n"
               "                  'bounded wait': getattr(RemoteAction.run, 'guarded', False)}))\n")
     result = subprocess.run([sys.executable, "-c", script], env={**os.environ, "RASA_SPEEDUPS": speedups},
                             capture_output=True, text=True, cwd=PROJECT_ROOT, check=True, timeout=300)
@@ -161,9 +163,11 @@ def test_rasa_speedups_off_leaves_rasa_as_shipped_but_the_bounded_wait():
     assert installed_in_a_fresh_process("on") == {
         "runner": "OrderedGraphRunner", "request": "channels.action_request", "check": "channels.action_response",
         "classifier input": "channels.sentence_features", "featurizer": "channels.sentence_features",
-        "states": "channels.dialogue_states", "bounded wait": True}
+        "states": "channels.dialogue_states",
+        "connections": "channels.endpoint_connections", "bounded wait": True}
     assert installed_in_a_fresh_process("off") == {
         "runner": "DaskGraphRunner", "request": "rasa.core.actions.action", "check": "rasa.core.actions.action",
         "classifier input": "rasa.nlu.classifiers.logistic_regression_classifier",
         "featurizer": "rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer",
-        "states": "rasa.shared.core.domain", "bounded wait": True}
+        "states": "rasa.shared.core.domain",
+        "connections": "rasa.utils.endpoints", "bounded wait": True}
