@@ -216,12 +216,13 @@ def render(phases: List[Phase], long: Dict[str, float], stock_long: Dict[str, fl
              "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for phase in phases:
         cpu = phase.cpu
-        per_reply = cpu["Rasa servers"] / phase.replies * 1000 if phase.replies else float("nan")
+        per_reply = per_reply_cpu_ms(phase)
         shares = " / ".join(f"{cpu.get(part, 0.0):.1f}" for part in
                             ("Rasa servers", "actions", "haproxy", "PostgreSQL", "Redis", "RabbitMQ", "load generator"))
         lines.append(f"| {phase.name} | {phase.replies / phase.seconds:.1f} | {phase.percentile(0.50):.0f} | "
                      f"{phase.percentile(0.95):.0f} | {phase.percentile(0.99):.0f} | {phase.errors} | {phase.lost} | "
                      f"{per_reply:.1f} | {shares} |")
+    lines += ["", *comparisons({phase.name: phase for phase in phases})]
     lines += ["", "One conversation alone, median reply (ms):", "",
               "| server | turns 3-12 | turns 196-205 | ratio |", "|---|---:|---:|---:|"]
     for name, measured in (("Rasa as shipped", stock_long), ("the project's", long)):
@@ -229,6 +230,33 @@ def render(phases: List[Phase], long: Dict[str, float], stock_long: Dict[str, fl
                      f"{measured['turn 200'] / measured['turn 5']:.2f} |")
     lines += ["", *checks]
     return "\n".join(lines)
+
+
+def per_reply_cpu_ms(phase: Phase) -> float:
+    return phase.cpu["Rasa servers"] / phase.replies * 1000 if phase.replies else float("nan")
+
+
+def comparisons(phases: Dict[str, Phase]) -> List[str]:
+    """The ratios the issue asks about, from this run alone (the machine's speed varies from day to day)."""
+    stock, one, two = (phases.get(name) for name in (
+        "Rasa as shipped: 1 server, 32 conversations", "1 server, 32 conversations", "2 servers, 32 conversations"))
+    lines = ["| 32 conversations | the project's / Rasa as shipped (1 server) | 2 servers / 1 server |",
+             "|---|---:|---:|"]
+    if not (stock and one and two and stock.replies and one.replies and two.replies):
+        return []
+    rate = {phase.name: phase.replies / phase.seconds for phase in (stock, one, two)}
+    lines += [f"| replies/s | {rate[one.name] / rate[stock.name]:.2f} | {rate[two.name] / rate[one.name]:.2f} |",
+              f"| Rasa CPU ms per reply | {per_reply_cpu_ms(one) / per_reply_cpu_ms(stock):.2f} | "
+              f"{per_reply_cpu_ms(two) / per_reply_cpu_ms(one):.2f} |",
+              f"| p95 ms | {one.percentile(0.95) / stock.percentile(0.95):.2f} | "
+              f"{two.percentile(0.95) / one.percentile(0.95):.2f} |",
+              "", f"2 servers at 32 conversations: every process measured used "
+              f"{sum(two.cpu[part] for part in two.cpu if part != 'Rasa servers'):.1f} CPU-seconds of the "
+              f"{os.cpu_count() * two.seconds:.1f} that the machine's {os.cpu_count()} cores had in "
+              f"{two.seconds:.1f} s; "
+              f"HAProxy, PostgreSQL, Redis and RabbitMQ together "
+              f"{sum(two.cpu.get(part, 0.0) for part in ('haproxy', 'PostgreSQL', 'Redis', 'RabbitMQ')):.1f}."]
+    return lines
 
 
 def rasas_own_stores(workdir: Path) -> Path:
