@@ -1,4 +1,4 @@
-"""The Rasa server's calls to the action server (the real one, in its own process) reuse one connection,
+"""The Rasa server's calls to the action server (the real one, in its own process) reuse a connection,
 where Rasa opens one per call, and go on working when the action server is killed and started again
 while the pool holds a connection to the old one."""
 
@@ -17,7 +17,7 @@ from core import settings
 from ops.commands import action_server_command
 from tests.assistant import PROJECT_ROOT
 
-CALLS = 5
+CALLS = 10
 
 
 def connections_to(port: int) -> set:
@@ -67,7 +67,9 @@ def test_calls_reuse_a_connection_and_survive_the_action_server_restarting(tmp_p
             return first, pooled, await endpoint.request(method="get")
 
         first, pooled, after_restart = asyncio.run(calls_around_a_restart())
-        assert all(first) and len(pooled) == 1
+        # One connection, now and then two: aiohttp may give back the first connection of a new pool a
+        # little after the call returns, and the next call opens another meanwhile.
+        assert all(first) and 1 <= len(pooled) <= 2
         assert after_restart
     finally:
         processes.stop_all()
