@@ -64,7 +64,9 @@ def test_calls_reuse_a_connection_and_survive_the_action_server_restarting(tmp_p
             os.kill(server.pid, signal.SIGKILL)  # the pool's connection now leads nowhere
             server.wait()
             await asyncio.to_thread(start_action_server, processes, port, env, tmp_path / "actions-2.log")
-            return first, pooled, await endpoint.request(method="get")
+            after_restart = await endpoint.request(method="get")
+            await endpoint_connections.pool().close()
+            return first, pooled, after_restart
 
         first, pooled, after_restart = asyncio.run(calls_around_a_restart())
         # One connection, now and then two: aiohttp may give back the first connection of a new pool a
