@@ -13,15 +13,15 @@ import time
 from datetime import datetime, timezone
 from typing import Iterable, List, Optional
 
-from sqlalchemy import BigInteger, Column, DateTime, Float, Index, String, Text, delete, func, inspect, select, text
+from sqlalchemy import BigInteger, Column, DateTime, Float, Index, String, Text, delete, func, inspect, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, declarative_base
 
 from core import settings
-from core.db import engine_for, session_scope
+from core.db import engine_for, schema_lock, session_scope
 
 Base = declarative_base()
 
@@ -110,19 +110,11 @@ SCHEMA_LOCK = 0x6D6D616E  # a PostgreSQL advisory lock id: one process at a time
 
 
 def analytics_engine(url: Optional[str] = None) -> Engine:
-    """The analytics database, with its tables created if missing. The feed and the dashboard start
-    together: on PostgreSQL two concurrent CREATE TABLEs of one table fail, so creation is serialised
-    with an advisory lock; SQLite serialises it with its file lock (a loser finds the table made)."""
+    """The analytics database, with its tables created if missing (the feed and the dashboard start
+    together and both create them: `schema_lock` makes that one step)."""
     engine = engine_for(url or settings.analytics_database_url())
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": SCHEMA_LOCK})
-        try:
-            Base.metadata.create_all(connection)
-        except OperationalError:
-            if connection.dialect.name != "sqlite":
-                raise
-    Base.metadata.create_all(engine)  # the SQLite loser: everything exists now (checked, not created)
+    with schema_lock(engine, SCHEMA_LOCK) as connection:
+        Base.metadata.create_all(connection)
     return engine
 
 

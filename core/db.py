@@ -5,8 +5,8 @@ from functools import cache
 from pathlib import Path
 from typing import Iterator, Optional
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session
 
 from core import settings
@@ -52,3 +52,21 @@ def session_scope(engine: Optional[Engine] = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def schema_lock(engine: Engine, lock_id: int) -> Iterator[Connection]:
+    """A connection whose transaction holds the database's lock for schema changes.
+
+    Processes that start together (the servers, the feed, the dashboard) each create their tables
+    if missing. create_all looks, then creates: two processes can both find a table missing, and the
+    second CREATE fails. Inside this lock the look and the create are one step. PostgreSQL takes an
+    advisory lock (`lock_id`) until the transaction ends; SQLite takes the file's write lock with
+    BEGIN IMMEDIATE, and other starters wait for it on the busy timeout. Committed on success."""
+    with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+        yield connection
+        connection.commit()

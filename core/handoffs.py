@@ -35,11 +35,11 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import declarative_base
 
-from core.db import default_engine, session_scope
+from core.db import default_engine, schema_lock, session_scope
 
 logger = logging.getLogger(__name__)
 Base = declarative_base()
@@ -117,32 +117,30 @@ def _plain(row: HandoffRow) -> Handoff:
                    row.slack_channel, row.thread_ts)
 
 
+SCHEMA_LOCK = 0x68616E64  # a PostgreSQL advisory lock id for this module's schema changes
 _schema_lock = threading.Lock()
 
 
 @cache
 def _schema_ready(engine: Engine) -> Engine:
-    """Create the tables once per engine; another process may be creating them at the same moment.
-    A table made by an earlier release gains the columns and the index added since."""
-    with _schema_lock:
-        try:
-            Base.metadata.create_all(engine)
-        except (OperationalError, ProgrammingError):
-            Base.metadata.create_all(engine)  # they exist now: this only checks
-        _upgrade(engine)
+    """Create the tables once per engine, under the database's schema lock: every server creates
+    them at start. A table made by an earlier release gains the columns and the index added since."""
+    with _schema_lock, schema_lock(engine, SCHEMA_LOCK) as connection:
+        Base.metadata.create_all(connection)
+        _upgrade(connection)
     return engine
 
 
-def _upgrade(engine: Engine) -> None:
-    present = {column["name"] for column in inspect(engine).get_columns(HandoffRow.__tablename__)}
-    with engine.begin() as connection:
-        for name in ADDED_COLUMNS:
-            if name not in present:
-                sql_type = HandoffRow.__table__.c[name].type.compile(dialect=engine.dialect)
-                connection.execute(text(f"ALTER TABLE {HandoffRow.__tablename__} ADD COLUMN {name} {sql_type}"))
+def _upgrade(connection: Connection) -> None:
+    present = {column["name"] for column in inspect(connection).get_columns(HandoffRow.__tablename__)}
+    for name in ADDED_COLUMNS:
+        if name not in present:
+            sql_type = HandoffRow.__table__.c[name].type.compile(dialect=connection.dialect)
+            connection.execute(text(f"ALTER TABLE {HandoffRow.__tablename__} ADD COLUMN {name} {sql_type}"))
     try:
-        ONE_ACTIVE_PER_CONVERSATION.create(engine, checkfirst=True)
-    except (OperationalError, ProgrammingError, IntegrityError):
+        with connection.begin_nested():
+            ONE_ACTIVE_PER_CONVERSATION.create(connection, checkfirst=True)
+    except IntegrityError:
         logger.exception("could not create the one-active-handoff index (duplicate active handoffs?)")
 
 

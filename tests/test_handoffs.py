@@ -208,3 +208,42 @@ def test_a_handoffs_table_from_the_first_release_is_upgraded(database_url):
     assert "one_active_handoff_per_conversation" in {index["name"] for index in inspect(engine).get_indexes("handoffs")}
     with session_scope(engine) as session:
         assert session.execute(select(handoffs.HandoffRow.status)).scalar_one() == "open"
+
+
+def test_servers_starting_together_create_the_handoffs_table_once(database_url):
+    """Every server creates the handoff tables at start; six starting at once must all come up."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from core import handoffs; from core.db import engine_for;"
+              " handoffs.active_handoff_for('nobody', engine=engine_for(sys.argv[1]))")
+    starters = [subprocess.Popen([sys.executable, "-c", script, database_url], stderr=subprocess.PIPE, text=True)
+                for _ in range(6)]
+    problems = [starter.communicate(timeout=120)[1] for starter in starters if starter.wait(timeout=120) != 0]
+    assert problems == []
+    engine = engine_for(database_url)
+    assert "one_active_handoff_per_conversation" in {index["name"] for index in inspect(engine).get_indexes("handoffs")}
+
+
+def test_an_old_table_with_two_active_handoffs_for_one_learner_is_upgraded_without_the_index(database_url, caplog):
+    """The unique index cannot be made over duplicates: the upgrade says so and the rest of it stays."""
+    old = create_engine(database_url, future=True)
+    with old.begin() as connection:
+        connection.execute(text(
+            "CREATE TABLE handoffs (id INTEGER PRIMARY KEY, sender_id VARCHAR(255) NOT NULL,"
+            " status VARCHAR(10) NOT NULL, question TEXT NOT NULL, program TEXT, transcript TEXT NOT NULL,"
+            " slack_channel VARCHAR(40),"
+            " thread_ts VARCHAR(40), attempts INTEGER NOT NULL, last_error TEXT,"
+            " created_at TIMESTAMP WITH TIME ZONE NOT NULL, closed_at TIMESTAMP WITH TIME ZONE)"))
+        for handoff_id in (1, 2):
+            connection.execute(text(
+                "INSERT INTO handoffs (id, sender_id, status, question, transcript, attempts, created_at)"
+                f" VALUES ({handoff_id}, 'twice', 'open', 'old question', '', 1, CURRENT_TIMESTAMP)"))
+    old.dispose()
+    engine = engine_for(database_url)
+    assert handoffs.active_handoff_for("twice", engine=engine).sender_id == "twice"
+    assert "could not create the one-active-handoff index" in caplog.text
+    columns = {column["name"] for column in inspect(engine).get_columns("handoffs")}
+    assert {"claimed_at", "closed_reason"} <= columns
+    indexes = {index["name"] for index in inspect(engine).get_indexes("handoffs")}
+    assert "one_active_handoff_per_conversation" not in indexes
