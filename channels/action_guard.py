@@ -15,18 +15,13 @@ import asyncio
 import logging
 
 import aiohttp
-from rasa.core.actions.action import ActionExecutionRejection, ActionSessionStart, RemoteAction
-from rasa.shared.core.constants import ACTION_SESSION_START_NAME
+from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.shared.core.events import BotUttered
 from rasa.shared.exceptions import RasaException
 
 from core import notices, settings
 
 logger = logging.getLogger(__name__)
-# The project's session start only checks for an open handoff (a fast query) and has Rasa's own to fall
-# back on, so it gets a short budget: a new conversation's first message may need it *and* an answer
-# action, and both must fit in the learner's 5 seconds.
-SESSION_START_BUDGET_SECONDS = 0.5
 
 
 def install() -> None:
@@ -36,8 +31,6 @@ def install() -> None:
 
     async def run_within_time(self, output_channel, nlg, tracker, domain):
         timeout = settings.action_timeout_seconds()
-        if self.name() == ACTION_SESSION_START_NAME:
-            timeout = min(timeout, SESSION_START_BUDGET_SECONDS)
         try:
             return await asyncio.wait_for(original(self, output_channel, nlg, tracker, domain), timeout)
         except ActionExecutionRejection:
@@ -46,10 +39,6 @@ def install() -> None:
             logger.error("action %s: no answer from the action server within %.1f s", self.name(), timeout)
         except (RasaException, aiohttp.ClientError) as error:
             logger.error("action %s failed: %s", self.name(), error)
-        if self.name() == ACTION_SESSION_START_NAME:
-            # The project's session start only adds the handoff check: without the action server,
-            # Rasa's own starts the session, and the learner's question is answered (or apologised for) next.
-            return await ActionSessionStart().run(output_channel, nlg, tracker, domain)
         return [BotUttered(notices.temporarily_unavailable(settings.support_url()),
                            metadata={"fault": "action_server"})]
 

@@ -15,6 +15,7 @@ from actions.catalog_file import parse_catalog
 from actions.catalog_loader import export_catalog, load_catalog
 from bench.measure import read_nlu_examples
 from bench.scoring import is_question_intent, label_of_intent, score
+from core import handoffs
 from core.db import engine_for
 from tests.assistant import PROJECT_ROOT, Learner, running_assistant, train_model
 from tests.conftest import PostgresSchema
@@ -202,6 +203,20 @@ def test_conversations_are_stored_in_the_sql_tracker_store(assistant):
     kinds = [row.type_name for row in rows]
     assert "user" in kinds and "bot" in kinds
     assert any("how much does the MITx SCM cost?" in row.data for row in rows)
+
+
+def test_a_conversation_that_staff_have_starts_its_session_paused(assistant):
+    """The Rasa server's session start looks for an open handoff: a new session while staff have the
+    conversation stays paused."""
+    learner = new_sender()
+    handoffs.open_handoff(learner, "can I transfer the credit?", None, "> learner: hi",
+                          engine=engine_for(assistant.database_url))
+    assert assistant.say(learner, "how much does the MITx SCM cost?") == []
+    tracker = assistant.api("GET", f"/conversations/{learner}/tracker").json()
+    assert tracker["paused"] is True
+    assert [event["event"] for event in tracker["events"]][:4] == ["action", "session_started", "pause", "action"]
+    other = new_sender()  # positive control: without a handoff the same first message is answered
+    assert "$1,350" in assistant.text(other, "how much does the MITx SCM cost?")
 
 
 def test_a_program_added_to_the_catalog_is_answered_without_restart(assistant):

@@ -9,12 +9,17 @@ import threading
 from datetime import timedelta
 
 import pytest
+from rasa.core.actions.action import action_for_name_or_text
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, ConversationPaused, SessionStarted, SlotSet
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import create_engine, inspect, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from actions.conversation import ActionRestart, ActionSessionStart
+from actions.conversation import ActionRestart
+from channels import session_start
 from channels.slack import SupportSlackInput
 from core import handoffs, support_desk
 from core.db import engine_for, session_scope
@@ -166,14 +171,50 @@ def run(action, tracker):
     return asyncio.run(action.run(CollectingDispatcher(), tracker, {}))
 
 
+def start_session(sender="learner-1"):
+    """Rasa's processor runs the session start it finds by name, for a paused conversation whose
+    program is in context; the events it returns are applied to the tracker."""
+    domain = Domain.load("domain.yml")
+    tracker = DialogueStateTracker.from_events(
+        sender, [SlotSet("program", "mitx-supply-chain-management"), ConversationPaused()], domain.slots)
+    action = action_for_name_or_text("action_session_start", domain, None)
+    events = asyncio.run(action.run(None, None, tracker, domain))
+    for event in events:
+        tracker.update(event, domain)
+    return events, tracker
+
+
 def test_a_new_session_stays_paused_while_its_handoff_is_open(engine):
-    events = run(ActionSessionStart(), session_tracker())
-    assert [e["event"] for e in events] == ["session_started", "slot", "action"]  # no handoff: not paused
-    assert events[1]["name"] == "program" and events[1]["value"] == "mitx-supply-chain-management"
+    events, tracker = start_session()
+    assert [type(event) for event in events] == [SessionStarted, SlotSet, ActionExecuted]  # no handoff
+    assert not tracker.is_paused()
+    assert tracker.get_slot("program") == "mitx-supply-chain-management"  # carried over, as domain.yml says
     new_handoff(engine)
-    events = run(ActionSessionStart(), session_tracker())
-    assert [e["event"] for e in events] == ["session_started", "slot", "pause", "action"]
-    assert events[-1]["name"] == "action_listen"
+    events, tracker = start_session()
+    assert [type(event) for event in events] == [SessionStarted, SlotSet, ConversationPaused, ActionExecuted]
+    assert events[-1].action_name == "action_listen"
+    assert tracker.is_paused() and tracker.get_slot("program") == "mitx-supply-chain-management"
+    _, tracker = start_session(sender="learner-2")
+    assert not tracker.is_paused()  # another learner's new session is not
+
+
+def test_a_new_session_starts_unpaused_when_the_database_cannot_say(engine, monkeypatch, caplog):
+    new_handoff(engine)
+
+    def database_down(_sender_id):
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(handoffs, "active_handoff_for", database_down)
+    _, tracker = start_session()
+    assert not tracker.is_paused() and "the new session is not paused" in caplog.text
+    monkeypatch.setattr(handoffs, "active_handoff_for", lambda _sender_id: threading.Event().wait(1.5))
+    _, tracker = start_session()  # a database that hangs: the session starts after the check's budget
+    assert not tracker.is_paused()
+
+
+def test_the_rasa_server_uses_the_handoff_aware_session_start():
+    assert isinstance(action_for_name_or_text("action_session_start", Domain.load("domain.yml"), None),
+                      session_start.HandoffAwareSessionStart)
 
 
 def test_restart_closes_the_handoff_and_tells_staff(engine, slack):

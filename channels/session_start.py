@@ -1,0 +1,54 @@
+"""A new session that stays paused while staff have the conversation, started by the Rasa server.
+
+While staff have a conversation (an open handoff), its tracker is paused. Rasa's session start (run
+after `session_expiration_time` of silence, and on a conversation's first message) resets the tracker
+and so un-pauses it: the assistant would answer again while staff still have the thread. This one
+starts the session as Rasa's does, then pauses it again when the conversation has an open handoff.
+
+It runs in the Rasa server, not as a custom action: the check is one indexed query on the handoffs
+table, which the Rasa server's Slack channel reads anyway (`core.handoffs`), and a custom action made
+every conversation's first message call the action server twice. When the database cannot say within
+CHECK_BUDGET_SECONDS, the session starts unpaused (as Rasa's would) and the failure is logged.
+"""
+
+import asyncio
+import logging
+from typing import Optional
+
+from rasa.core.actions import action as rasa_actions
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, ConversationPaused
+from sqlalchemy.exc import SQLAlchemyError
+
+from core import handoffs
+
+logger = logging.getLogger(__name__)
+CHECK_BUDGET_SECONDS = 0.5
+
+
+async def has_open_handoff(sender_id: str) -> bool:
+    """Whether staff have the conversation; False also when the database cannot say in time."""
+    try:
+        handoff: Optional[handoffs.Handoff] = await asyncio.wait_for(
+            asyncio.to_thread(handoffs.active_handoff_for, sender_id), CHECK_BUDGET_SECONDS)
+    except (SQLAlchemyError, asyncio.TimeoutError):
+        logger.exception("could not read handoffs for %s; the new session is not paused", sender_id)
+        return False
+    return handoff is not None
+
+
+class HandoffAwareSessionStart(rasa_actions.ActionSessionStart):
+    """Rasa's session start (slots carried over as domain.yml says), paused while a handoff is open."""
+
+    async def run(self, output_channel, nlg, tracker, domain):
+        events = await super().run(output_channel, nlg, tracker, domain)
+        if await has_open_handoff(tracker.sender_id):
+            listen = next(index for index, event in enumerate(events)
+                          if isinstance(event, ActionExecuted) and event.action_name == ACTION_LISTEN_NAME)
+            events.insert(listen, ConversationPaused())
+        return events
+
+
+def install() -> None:
+    """Make Rasa's default actions use this session start (`default_actions` builds them by name)."""
+    rasa_actions.ActionSessionStart = HandoffAwareSessionStart
