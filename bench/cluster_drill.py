@@ -47,6 +47,8 @@ REPORT = Path(__file__).resolve().parent / "results" / "cluster_drill.md"
 class Phase:
     name: str
     latencies: List[float] = field(default_factory=list)
+    first_latencies: List[float] = field(default_factory=list)  # a conversation's first message (session start)
+    later_latencies: List[float] = field(default_factory=list)
     errors: int = 0
     error_kinds: Counter = field(default_factory=Counter)
     lost: int = 0
@@ -57,9 +59,13 @@ class Phase:
     def replies(self) -> int:
         return len(self.latencies)
 
-    def percentile(self, share: float) -> float:
-        ordered = sorted(self.latencies)
+    def percentile(self, share: float, latencies: Optional[List[float]] = None) -> float:
+        ordered = sorted(self.latencies if latencies is None else latencies)
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000 if ordered else float("nan")
+
+    def first_and_other_p50(self) -> str:
+        """Median reply to a conversation's first message, and to the others."""
+        return f"{self.percentile(0.5, self.first_latencies):.0f} / {self.percentile(0.5, self.later_latencies):.0f}"
 
 
 def cpu_seconds(pid: int) -> Optional[float]:
@@ -91,7 +97,8 @@ def cpu_used(before: Dict[str, Dict[int, float]], after: Dict[str, Dict[int, flo
             for part, pids in after.items()}
 
 
-def ask(session: requests.Session, url: str, sender: str, message: str, phase: Phase, lock: threading.Lock) -> None:
+def ask(session: requests.Session, url: str, sender: str, message: str, phase: Phase, lock: threading.Lock,
+        first: bool = False) -> None:
     start = time.monotonic()
     try:
         response = session.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": message},
@@ -108,6 +115,7 @@ def ask(session: requests.Session, url: str, sender: str, message: str, phase: P
             phase.error_kinds[kind] += 1
         elif any(text.strip() for text in texts):
             phase.latencies.append(time.monotonic() - start)
+            (phase.first_latencies if first else phase.later_latencies).append(phase.latencies[-1])
         else:
             phase.lost += 1
 
@@ -122,7 +130,8 @@ def load_phase(cluster: Cluster, name: str, conversations: int, seconds: float,
         session, turn = requests.Session(), index
         while not stop.is_set():
             sender = f"drill-{run}-{index}-{turn // QUESTIONS_PER_CONVERSATION}"
-            ask(session, cluster.url, sender, QUESTIONS[turn % len(QUESTIONS)], phase, lock)
+            ask(session, cluster.url, sender, QUESTIONS[turn % len(QUESTIONS)], phase, lock,
+                first=turn == index or turn % QUESTIONS_PER_CONVERSATION == 0)
             turn += 1
 
     before, started = cpu_by_part(cluster), time.monotonic()
@@ -211,16 +220,17 @@ def continuity(cluster: Cluster, slack: SlackStandIn) -> List[str]:
 
 
 def render(phases: List[Phase], long: Dict[str, float], stock_long: Dict[str, float], checks: List[str]) -> str:
-    lines = ["| phase | replies/s | p50 ms | p95 ms | p99 ms | errors (retryable) | lost | "
-             "Rasa CPU ms per reply | CPU s: Rasa / actions / HAProxy / PostgreSQL / Redis / RabbitMQ / load |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = ["| phase | replies/s | p50 ms | p95 ms | p99 ms | p50 ms: first message / later | errors (retryable) | "
+             "lost | Rasa CPU ms per reply | CPU s: Rasa / actions / HAProxy / PostgreSQL / Redis / RabbitMQ / load |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for phase in phases:
         cpu = phase.cpu
         per_reply = per_reply_cpu_ms(phase)
         shares = " / ".join(f"{cpu.get(part, 0.0):.1f}" for part in
                             ("Rasa servers", "actions", "haproxy", "PostgreSQL", "Redis", "RabbitMQ", "load generator"))
         lines.append(f"| {phase.name} | {phase.replies / phase.seconds:.1f} | {phase.percentile(0.50):.0f} | "
-                     f"{phase.percentile(0.95):.0f} | {phase.percentile(0.99):.0f} | {phase.errors} | {phase.lost} | "
+                     f"{phase.percentile(0.95):.0f} | {phase.percentile(0.99):.0f} | {phase.first_and_other_p50()} | "
+                     f"{phase.errors} | {phase.lost} | "
                      f"{per_reply:.1f} | {shares} |")
     lines += ["", *comparisons({phase.name: phase for phase in phases})]
     lines += ["", "One conversation alone, median reply (ms):", "",

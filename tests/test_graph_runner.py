@@ -141,6 +141,8 @@ def test_per_token_features_are_rasas_when_read_and_not_computed_when_not(runner
 def installed_in_a_fresh_process(speedups: str) -> dict:
     script = ("import json, channels\n"
               "from rasa.core import processor\n"
+              "from rasa.core.actions import action\n"
+              "from rasa.core.policies import memoization\n"
               "from rasa.core.actions.action import RemoteAction\n"
               "from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier as L\n"
               "from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer\n"
@@ -153,21 +155,25 @@ def installed_in_a_fresh_process(speedups: str) -> dict:
               "                  'featurizer': CountVectorsFeaturizer.process.__module__,\n"
               "                  'states': Domain.states_for_tracker_history.__module__,\n"
               "                  'connections': EndpointConfig.session.__module__,\n"
+              "                  'debug copies': type(memoization.copy).__module__,\n"
+              "                  'session start': action.ActionSessionStart.__module__,\n"
               "                  'bounded wait': getattr(RemoteAction.run, 'guarded', False)}))\n")
     result = subprocess.run([sys.executable, "-c", script], env={**os.environ, "RASA_SPEEDUPS": speedups},
                             capture_output=True, text=True, cwd=PROJECT_ROOT, check=True, timeout=300)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_rasa_speedups_off_leaves_rasa_as_shipped_but_the_bounded_wait():
+def test_rasa_speedups_off_leaves_rasa_as_shipped_but_the_bounded_wait_and_the_session_start():
     assert installed_in_a_fresh_process("on") == {
         "runner": "OrderedGraphRunner", "request": "channels.action_request", "check": "channels.action_response",
         "classifier input": "channels.sentence_features", "featurizer": "channels.sentence_features",
         "states": "channels.dialogue_states",
-        "connections": "channels.endpoint_connections", "bounded wait": True}
+        "connections": "channels.endpoint_connections", "debug copies": "channels.policy_debug",
+        "session start": "channels.session_start", "bounded wait": True}
     assert installed_in_a_fresh_process("off") == {
         "runner": "DaskGraphRunner", "request": "rasa.core.actions.action", "check": "rasa.core.actions.action",
         "classifier input": "rasa.nlu.classifiers.logistic_regression_classifier",
         "featurizer": "rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer",
         "states": "rasa.shared.core.domain",
-        "connections": "rasa.utils.endpoints", "bounded wait": True}
+        "connections": "rasa.utils.endpoints", "debug copies": "builtins",
+        "session start": "channels.session_start", "bounded wait": True}
