@@ -6,9 +6,9 @@ staff have the conversation (`session_start`), checks the action server's respon
 validator compiled once (`action_response`), and makes the Rasa server run the model's graph without a
 dask scheduler per message (`graph_runner`), build the intent classifier's input without copying every
 feature matrix and per-token features only when read (`sentence_features`), give the policies the
-conversation's states from a replay kept with the tracker (`dialogue_states`) without copying them for
-debug lines that are not written (`policy_debug`), and send the action server the conversation's
-recent events only (`action_request`) over connections kept open (`endpoint_connections`).
+conversation's states from a replay kept with the tracker (`dialogue_states`), copy events and states
+for debug lines only when they are written (`debug_copies`), and send the action server the
+conversation's recent events only (`action_request`) over connections kept open (`endpoint_connections`).
 RASA_SPEEDUPS=off leaves out all but the bounded wait and the session start, to measure Rasa as
 shipped beside them (`make cluster-drill`).
 """
@@ -17,10 +17,10 @@ from channels import (
     action_guard,
     action_request,
     action_response,
+    debug_copies,
     dialogue_states,
     endpoint_connections,
     graph_runner,
-    policy_debug,
     sentence_features,
     session_start,
 )
@@ -31,8 +31,8 @@ session_start.install()
 if settings.rasa_speedups():
     action_request.install()
     action_response.install()
+    debug_copies.install()
     dialogue_states.install()
     endpoint_connections.install()
     graph_runner.install()
-    policy_debug.install()
     sentence_features.install()

@@ -168,7 +168,7 @@ def test_rasa_speedups_off_leaves_rasa_as_shipped_but_the_bounded_wait_and_the_s
         "runner": "OrderedGraphRunner", "request": "channels.action_request", "check": "channels.action_response",
         "classifier input": "channels.sentence_features", "featurizer": "channels.sentence_features",
         "states": "channels.dialogue_states",
-        "connections": "channels.endpoint_connections", "debug copies": "channels.policy_debug",
+        "connections": "channels.endpoint_connections", "debug copies": "channels.debug_copies",
         "session start": "channels.session_start", "bounded wait": True}
     assert installed_in_a_fresh_process("off") == {
         "runner": "DaskGraphRunner", "request": "rasa.core.actions.action", "check": "rasa.core.actions.action",

@@ -1,5 +1,5 @@
-"""The policies' debug arguments (channels/policy_debug.py): built as Rasa builds them when the debug line
-is written, skipped when it is dropped, and the modules use them for nothing else."""
+"""Debug lines' arguments (channels/debug_copies.py): built as Rasa builds them when the debug line is
+written, skipped when it is dropped, and Rasa's modules use them for nothing else."""
 
 import ast
 import copy
@@ -17,7 +17,7 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from channels import policy_debug
+from channels import debug_copies
 from channels.graph_runner import OrderedGraphRunner
 from tests.assistant import train_model
 
@@ -27,9 +27,9 @@ STATES = [{"user": {"intent": "ask_cost"}, "prev_action": {"action_name": "actio
 
 
 @pytest.fixture
-def policy_log_level():
-    """Sets the policy modules' stdlib log level (setLevel: it also clears the loggers' caches)."""
-    loggers = [logging.getLogger(module.__name__) for module in (memoization, rule_policy)]
+def log_level():
+    """Sets the modules' stdlib log level (setLevel: it also clears the loggers' caches)."""
+    loggers = [logging.getLogger(module.__name__) for module in debug_copies.MODULES]
     levels = [logger.level for logger in loggers]
 
     def set_level(level: int) -> None:
@@ -50,8 +50,8 @@ def _inside_debug_calls(tree: ast.AST) -> set:
     return {id(inner) for node in ast.walk(tree) if _is_debug_call(node) for inner in ast.walk(node)}
 
 
-@pytest.mark.parametrize("module", [memoization, rule_policy])
-def test_the_policy_modules_use_copies_and_formatted_states_only_in_debug_lines(module):
+@pytest.mark.parametrize("module", debug_copies.MODULES, ids=lambda module: module.__name__)
+def test_the_modules_use_copies_and_formatted_states_only_in_debug_lines(module):
     """If a later Rasa used a deep copy or the formatted states for anything else, this fails."""
     tree = ast.parse(inspect.getsource(module))
     in_debug = _inside_debug_calls(tree)
@@ -67,15 +67,15 @@ def test_the_policy_modules_use_copies_and_formatted_states_only_in_debug_lines(
         assert all(id(node) in in_debug for node in uses), function.name
 
 
-def test_a_dropped_debug_line_gets_no_copy_and_a_written_one_gets_rasas(policy_log_level):
-    copies = policy_debug.CopiesForDebugLines(rule_policy.__name__)
-    policy_log_level(logging.INFO)
+def test_a_dropped_debug_line_gets_no_copy_and_a_written_one_gets_rasas(log_level):
+    copies = debug_copies.CopiesForDebugLines(rule_policy.__name__)
+    log_level(logging.INFO)
     assert copies.deepcopy(STATES) is STATES
-    assert policy_debug._format_states_when_logged(STATES) == ""
-    policy_log_level(logging.DEBUG)
+    assert debug_copies._format_states_when_logged(STATES) == ""
+    log_level(logging.DEBUG)
     copied = copies.deepcopy(STATES)
     assert copied == STATES and copied is not STATES and copied[0]["user"] is not STATES[0]["user"]
-    assert policy_debug._format_states_when_logged(STATES) == Policy.format_tracker_states(STATES) != ""
+    assert debug_copies._format_states_when_logged(STATES) == Policy.format_tracker_states(STATES) != ""
     assert copies.copy is copy.copy  # the rest of the copy module is the copy module
 
 
@@ -94,8 +94,8 @@ class DebugLines:
 
 @pytest.fixture(scope="module")
 def model_runner(tmp_path_factory):
-    policy_debug.install()
-    return loader.load_predict_graph_runner(tmp_path_factory.mktemp("policy_debug"), train_model(),
+    debug_copies.install()
+    return loader.load_predict_graph_runner(tmp_path_factory.mktemp("debug_copies"), train_model(),
                                             LocalModelStorage, OrderedGraphRunner)
 
 
@@ -119,13 +119,13 @@ def predict_and_log(model_runner, monkeypatch) -> tuple:
 
 
 def test_the_policies_log_rasas_states_when_debug_is_on_and_predict_the_same_either_way(
-        model_runner, monkeypatch, policy_log_level):
-    policy_log_level(logging.DEBUG)
+        model_runner, monkeypatch, log_level):
+    log_level(logging.DEBUG)
     prediction_logged, logged = predict_and_log(model_runner, monkeypatch)
     assert any("user intent: ask_cost" in line["current_states"] for line in logged["rule_policy.actions.find"])
     assert any(line["tracker_states"][-1]["user"].get("intent") == "ask_cost"
                for line in logged["memoization.predict.actions"])
-    policy_log_level(logging.INFO)
+    log_level(logging.INFO)
     prediction_dropped, dropped = predict_and_log(model_runner, monkeypatch)
     assert {line["current_states"] for line in dropped["rule_policy.actions.find"]} == {""}  # a dropped line
     assert prediction_dropped == prediction_logged
