@@ -47,8 +47,9 @@ REPORT = Path(__file__).resolve().parent / "results" / "cluster_drill.md"
 class Phase:
     name: str
     latencies: List[float] = field(default_factory=list)
-    first_latencies: List[float] = field(default_factory=list)  # a conversation's first message (session start)
-    later_latencies: List[float] = field(default_factory=list)
+    # A conversation's first message (it starts the session) and the same question asked later in one.
+    first_latencies: List[float] = field(default_factory=list)
+    repeat_latencies: List[float] = field(default_factory=list)
     errors: int = 0
     error_kinds: Counter = field(default_factory=Counter)
     lost: int = 0
@@ -63,9 +64,9 @@ class Phase:
         ordered = sorted(self.latencies if latencies is None else latencies)
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000 if ordered else float("nan")
 
-    def first_and_other_p50(self) -> str:
-        """Median reply to a conversation's first message, and to the others."""
-        return f"{self.percentile(0.5, self.first_latencies):.0f} / {self.percentile(0.5, self.later_latencies):.0f}"
+    def first_and_repeat_p50(self) -> str:
+        """Median reply to a conversation's first message, and to the same question later in one."""
+        return f"{self.percentile(0.5, self.first_latencies):.0f} / {self.percentile(0.5, self.repeat_latencies):.0f}"
 
 
 def cpu_seconds(pid: int) -> Optional[float]:
@@ -98,7 +99,7 @@ def cpu_used(before: Dict[str, Dict[int, float]], after: Dict[str, Dict[int, flo
 
 
 def ask(session: requests.Session, url: str, sender: str, message: str, phase: Phase, lock: threading.Lock,
-        first: bool = False) -> None:
+        position: Optional[str] = None) -> None:
     start = time.monotonic()
     try:
         response = session.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": message},
@@ -115,7 +116,8 @@ def ask(session: requests.Session, url: str, sender: str, message: str, phase: P
             phase.error_kinds[kind] += 1
         elif any(text.strip() for text in texts):
             phase.latencies.append(time.monotonic() - start)
-            (phase.first_latencies if first else phase.later_latencies).append(phase.latencies[-1])
+            if position is not None:
+                getattr(phase, f"{position}_latencies").append(phase.latencies[-1])
         else:
             phase.lost += 1
 
@@ -130,8 +132,8 @@ def load_phase(cluster: Cluster, name: str, conversations: int, seconds: float,
         session, turn = requests.Session(), index
         while not stop.is_set():
             sender = f"drill-{run}-{index}-{turn // QUESTIONS_PER_CONVERSATION}"
-            ask(session, cluster.url, sender, QUESTIONS[turn % len(QUESTIONS)], phase, lock,
-                first=turn == index or turn % QUESTIONS_PER_CONVERSATION == 0)
+            position = {0: "first", len(QUESTIONS): "repeat"}.get(turn % QUESTIONS_PER_CONVERSATION)
+            ask(session, cluster.url, sender, QUESTIONS[turn % len(QUESTIONS)], phase, lock, position)
             turn += 1
 
     before, started = cpu_by_part(cluster), time.monotonic()
@@ -220,8 +222,9 @@ def continuity(cluster: Cluster, slack: SlackStandIn) -> List[str]:
 
 
 def render(phases: List[Phase], long: Dict[str, float], stock_long: Dict[str, float], checks: List[str]) -> str:
-    lines = ["| phase | replies/s | p50 ms | p95 ms | p99 ms | p50 ms: first message / later | errors (retryable) | "
-             "lost | Rasa CPU ms per reply | CPU s: Rasa / actions / HAProxy / PostgreSQL / Redis / RabbitMQ / load |",
+    lines = ["| phase | replies/s | p50 ms | p95 ms | p99 ms | p50 ms: first message / same question later | "
+             "errors (retryable) | lost | Rasa CPU ms per reply | "
+             "CPU s: Rasa / actions / HAProxy / PostgreSQL / Redis / RabbitMQ / load |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for phase in phases:
         cpu = phase.cpu
@@ -229,7 +232,7 @@ def render(phases: List[Phase], long: Dict[str, float], stock_long: Dict[str, fl
         shares = " / ".join(f"{cpu.get(part, 0.0):.1f}" for part in
                             ("Rasa servers", "actions", "haproxy", "PostgreSQL", "Redis", "RabbitMQ", "load generator"))
         lines.append(f"| {phase.name} | {phase.replies / phase.seconds:.1f} | {phase.percentile(0.50):.0f} | "
-                     f"{phase.percentile(0.95):.0f} | {phase.percentile(0.99):.0f} | {phase.first_and_other_p50()} | "
+                     f"{phase.percentile(0.95):.0f} | {phase.percentile(0.99):.0f} | {phase.first_and_repeat_p50()} | "
                      f"{phase.errors} | {phase.lost} | "
                      f"{per_reply:.1f} | {shares} |")
     lines += ["", *comparisons({phase.name: phase for phase in phases})]

@@ -7,10 +7,10 @@ validator compiled once (`action_response`), and makes the Rasa server run the m
 dask scheduler per message (`graph_runner`), build the intent classifier's input without copying every
 feature matrix and per-token features only when read (`sentence_features`), give the policies the
 conversation's states from a replay kept with the tracker (`dialogue_states`), copy events and states
-for debug lines only when they are written (`debug_copies`), and send the action server the
-conversation's recent events only (`action_request`) over connections kept open (`endpoint_connections`).
-RASA_SPEEDUPS=off leaves out all but the bounded wait and the session start, to measure Rasa as
-shipped beside them (`make cluster-drill`).
+for debug lines only when they are written (`debug_copies`), ask whether the domain is empty once
+(`domain_checks`), and send the action server the conversation's recent events only (`action_request`)
+over connections kept open (`endpoint_connections`). RASA_SPEEDUPS=off leaves out all but the bounded
+wait and the session start, to measure Rasa as shipped beside them (`make cluster-drill`).
 """
 
 from channels import (
@@ -19,6 +19,7 @@ from channels import (
     action_response,
     debug_copies,
     dialogue_states,
+    domain_checks,
     endpoint_connections,
     graph_runner,
     sentence_features,
@@ -33,6 +34,7 @@ if settings.rasa_speedups():
     action_response.install()
     debug_copies.install()
     dialogue_states.install()
+    domain_checks.install()
     endpoint_connections.install()
     graph_runner.install()
     sentence_features.install()

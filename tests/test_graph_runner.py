@@ -156,6 +156,7 @@ def installed_in_a_fresh_process(speedups: str) -> dict:
               "                  'states': Domain.states_for_tracker_history.__module__,\n"
               "                  'connections': EndpointConfig.session.__module__,\n"
               "                  'debug copies': type(memoization.copy).__module__,\n"
+              "                  'domain check': Domain.is_empty.__module__,\n"
               "                  'session start': action.ActionSessionStart.__module__,\n"
               "                  'bounded wait': getattr(RemoteAction.run, 'guarded', False)}))\n")
     result = subprocess.run([sys.executable, "-c", script], env={**os.environ, "RASA_SPEEDUPS": speedups},
@@ -169,11 +170,12 @@ def test_rasa_speedups_off_leaves_rasa_as_shipped_but_the_bounded_wait_and_the_s
         "classifier input": "channels.sentence_features", "featurizer": "channels.sentence_features",
         "states": "channels.dialogue_states",
         "connections": "channels.endpoint_connections", "debug copies": "channels.debug_copies",
+        "domain check": "channels.domain_checks",
         "session start": "channels.session_start", "bounded wait": True}
     assert installed_in_a_fresh_process("off") == {
         "runner": "DaskGraphRunner", "request": "rasa.core.actions.action", "check": "rasa.core.actions.action",
         "classifier input": "rasa.nlu.classifiers.logistic_regression_classifier",
         "featurizer": "rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer",
         "states": "rasa.shared.core.domain",
-        "connections": "rasa.utils.endpoints", "debug copies": "builtins",
+        "connections": "rasa.utils.endpoints", "debug copies": "builtins", "domain check": "rasa.shared.core.domain",
         "session start": "channels.session_start", "bounded wait": True}
