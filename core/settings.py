@@ -37,7 +37,7 @@
 | CLUSTER_PORT | 5080 | where `make cluster`'s HAProxy listens (on BIND_HOST) |
 | TRACKER_CACHE_SIZE | 1000 | conversations each Rasa server keeps in memory between messages |
 | TRACKER_EVENT_WINDOW | 100 | events a conversation's tracker keeps for the policies (at least 50; all are stored) |
-| RASA_SPEEDUPS | on | off: Rasa's own graph runner, classifier input, action request and check (to compare) |
+| RASA_SPEEDUPS | on | off: Rasa's own code in place of the cheaper turns in channels/ (to compare) |
 | CLUSTER_DATABASE_URL | postgresql://postgres@127.0.0.1:5432/micromasters_cluster | `make cluster`'s database |
 | ANALYTICS_DATABASE_URL | TRACKER_STORE_URL, or sqlite:///<project>/var/analytics.db | the analytics tables |
 | ANALYTICS_POLL_SECONDS | 2 | how often the analytics consumer reads new events from the conversation store |
