@@ -150,14 +150,17 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
         if stored is None or not isinstance(tracker.events, CountedEvents):
             # A tracker this store did not hand out: it has every event, and its new ones are those after the
             # ones stored, found the way Rasa finds them; for a new conversation, all of them.
-            if self._nothing_stored.pop(tracker.sender_id, False):
+            nothing_stored = self._nothing_stored.pop(tracker.sender_id, False)
+            if nothing_stored:
                 new_events = list(tracker.events)
             else:
                 new_events = await asyncio.to_thread(self._unstored_events, tracker)
             last_id = await self._store(tracker.sender_id, new_events)
             _windowed(tracker, self.window)
             setattr(tracker, STORED_EVENTS, tracker.events.appended)
-            if last_id is None and not hasattr(tracker, LAST_EVENT_ID):
+            # Rasa's processor saves a new conversation's tracker before it has events: then there is
+            # no last id to ask the database for.
+            if last_id is None and not nothing_stored and not hasattr(tracker, LAST_EVENT_ID):
                 last_id = await asyncio.to_thread(self._last_event_id, tracker.sender_id)
             if last_id is not None:
                 setattr(tracker, LAST_EVENT_ID, last_id)

@@ -11,7 +11,7 @@ from rasa.core.brokers.sql import SQLEventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from channels.tracker_store import IncrementalSQLTrackerStore
 from tests.assistant import PROJECT_ROOT
@@ -80,6 +80,23 @@ def test_a_conversation_moving_between_servers_reads_what_the_other_server_added
         assert tracker.get_slot("program") == "columbiax-ai"
         asyncio.run(server.save(tracker))
     assert [kind for kind, _ in events_of(fresh)].count("user") == len(TURNS)
+
+
+def test_a_new_conversation_is_looked_for_once_and_its_empty_first_save_asks_nothing(database_url):
+    """Rasa's processor creates a new conversation's tracker without events and saves it: one query to
+    find nothing stored, none for the save; its first turn is then stored and read back as Rasa's."""
+    store = IncrementalSQLTrackerStore(DOMAIN, host=database_url)
+    statements = []
+    event.listen(store.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    tracker = asyncio.run(store.get_or_create_tracker("learner-new", append_action_listen=False))
+    assert len(tracker.events) == 0 and len(statements) == 1 and statements[0].lstrip().startswith("SELECT")
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update(ActionExecuted("action_listen"))
+    tracker.update(UserUttered("how much does the MITx SCM cost?", intent={"name": "ask_cost", "confidence": 0.9}))
+    asyncio.run(store.save(tracker))
+    asyncio.run(converse([store], "learner-new"))  # the turns after it, from memory and caught up
+    fresh = asyncio.run(SQLTrackerStore(DOMAIN, host=database_url).retrieve("learner-new"))
+    assert events_of(asyncio.run(store.retrieve("learner-new"))) == events_of(fresh)
 
 
 def test_an_erased_conversation_is_not_served_from_memory(database_url):
