@@ -229,7 +229,8 @@ def test_restart_closes_the_handoff_and_tells_staff(engine, slack):
     assert status_of(engine, other.id)[0] == handoffs.PENDING  # another learner's handoff is untouched
 
 
-def test_a_handoffs_table_from_the_first_release_is_upgraded(database_url):
+def first_release_handoffs(database_url, open_handoffs):
+    """The first release's handoffs table, with an open handoff for each (id, sender) given."""
     old = create_engine(database_url, future=True)
     with old.begin() as connection:
         connection.execute(text(
@@ -238,10 +239,16 @@ def test_a_handoffs_table_from_the_first_release_is_upgraded(database_url):
             " slack_channel VARCHAR(40),"
             " thread_ts VARCHAR(40), attempts INTEGER NOT NULL, last_error TEXT,"
             " created_at TIMESTAMP WITH TIME ZONE NOT NULL, closed_at TIMESTAMP WITH TIME ZONE)"))
-        connection.execute(text(
-            "INSERT INTO handoffs (id, sender_id, status, question, transcript, attempts, created_at)"
-            " VALUES (1, 'old-learner', 'open', 'old question', '', 1, CURRENT_TIMESTAMP)"))
+        for handoff_id, sender in open_handoffs:
+            connection.execute(text(
+                "INSERT INTO handoffs (id, sender_id, status, question, transcript, attempts, created_at)"
+                " VALUES (:id, :sender, 'open', 'old question', '', 1, CURRENT_TIMESTAMP)"),
+                {"id": handoff_id, "sender": sender})
     old.dispose()
+
+
+def test_a_handoffs_table_from_the_first_release_is_upgraded(database_url):
+    first_release_handoffs(database_url, [(1, "old-learner")])
     engine = engine_for(database_url)
     assert handoffs.active_handoff_for("old-learner", engine=engine).question == "old question"
     columns = {column["name"] for column in inspect(engine).get_columns("handoffs")}
@@ -268,19 +275,7 @@ def test_servers_starting_together_create_the_handoffs_table_once(database_url):
 
 def test_an_old_table_with_two_active_handoffs_for_one_learner_is_upgraded_without_the_index(database_url, caplog):
     """The unique index cannot be made over duplicates: the upgrade says so and the rest of it stays."""
-    old = create_engine(database_url, future=True)
-    with old.begin() as connection:
-        connection.execute(text(
-            "CREATE TABLE handoffs (id INTEGER PRIMARY KEY, sender_id VARCHAR(255) NOT NULL,"
-            " status VARCHAR(10) NOT NULL, question TEXT NOT NULL, program TEXT, transcript TEXT NOT NULL,"
-            " slack_channel VARCHAR(40),"
-            " thread_ts VARCHAR(40), attempts INTEGER NOT NULL, last_error TEXT,"
-            " created_at TIMESTAMP WITH TIME ZONE NOT NULL, closed_at TIMESTAMP WITH TIME ZONE)"))
-        for handoff_id in (1, 2):
-            connection.execute(text(
-                "INSERT INTO handoffs (id, sender_id, status, question, transcript, attempts, created_at)"
-                f" VALUES ({handoff_id}, 'twice', 'open', 'old question', '', 1, CURRENT_TIMESTAMP)"))
-    old.dispose()
+    first_release_handoffs(database_url, [(1, "twice"), (2, "twice")])
     engine = engine_for(database_url)
     assert handoffs.active_handoff_for("twice", engine=engine).sender_id == "twice"
     assert "could not create the one-active-handoff index" in caplog.text
