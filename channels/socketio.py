@@ -1,10 +1,13 @@
 """Rasa's socket.io channel for the web chat widget, with two additions.
 
 - Transport: HTTP long-polling only (see `blueprint`).
-- Origins: Rasa's own channel creates its socket.io server with CORS handling switched off, so any
-  web page could open a chat. This one refuses a browser whose Origin header is not in
-  `allowed_origins` (credentials.yml; a comma-separated string or a list). Clients that send no
-  Origin header (servers, tests) are not browsers and are let through, as engine.io does.
+- Origins: Rasa's own channel lets any web page open a chat; the only guard is the CORS header that
+  `rasa run --cors` (sanic-cors) puts on every response, socket.io's included. This one also refuses
+  the socket.io connection of a browser whose Origin header is not in `allowed_origins`
+  (credentials.yml; a comma-separated string or a list; empty refuses every browser). Clients that
+  send no Origin header (servers, tests) are not browsers and are let through. engine.io's own CORS
+  handling stays off, as Rasa has it: with it on, each response carried the header twice, and
+  browsers refuse a response that names its origin twice.
 - Handoff: while a learner's conversation is handed off to the support team, what the learner
   writes also goes to the Slack thread; staff replies reach the learner's open widget at once
   (`deliver`), or are sent when the widget reconnects with the same session id.
@@ -107,7 +110,6 @@ class OriginCheckedSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
-        sio.eio.cors_allowed_origins = list(self.allowed_origins)
         # Long-polling only: the websocket upgrade fails on the Sanic 21 that Rasa 3.6 pins, and
         # engine.io then leaves the session stuck "upgrading" (the widget loops and never connects).
         sio.eio.allow_upgrades = False
@@ -118,7 +120,15 @@ class OriginCheckedSocketIOInput(SocketIOInput):
         namespace = self.namespace or "/"
         _server.update(sio=sio, namespace=self.namespace, bot_message_evt=self.bot_message_evt)
         handlers = sio.handlers[namespace]
+        rasa_connect = handlers["connect"]
         rasa_session_request = handlers["session_request"]
+
+        async def connect(sid: str, environ: Dict, auth: Optional[Dict] = None) -> bool:
+            origin = environ.get("HTTP_ORIGIN")
+            if origin is not None and origin.rstrip("/") not in self.allowed_origins:
+                logger.warning("refused a web chat from %r: not in the channel's allowed_origins", origin[:200])
+                return False
+            return await rasa_connect(sid, environ, auth)
         rasa_user_message = handlers[self.user_message_evt]
 
         async def session_request(sid: str, data: Optional[Dict]) -> None:
@@ -132,6 +142,7 @@ class OriginCheckedSocketIOInput(SocketIOInput):
                 await self._forward_if_handed_off(session_id, str((data or {}).get("message", "")))
             await rasa_user_message(sid, data)
 
+        sio.on("connect", connect, namespace=self.namespace)
         sio.on("session_request", session_request, namespace=self.namespace)
         sio.on(self.user_message_evt, user_message, namespace=self.namespace)
         return blueprint

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
+from unittest import mock
 
 import aio_pika
 import requests
@@ -92,8 +93,9 @@ def running_assistant(workdir: Path, database_url: str, tracker_store_url: str,
     action_log, rasa_log = workdir / "actions.log", workdir / "rasa.log"
     try:
         actions = processes.start(action_server_command(action_port), env=env, log=action_log, cwd=PROJECT_ROOT)
-        rasa = processes.start(rasa_server_command(MODEL, rasa_port, api_token=api_token), env=env, log=rasa_log,
-                               cwd=PROJECT_ROOT)
+        with mock.patch.dict(os.environ, env):  # the command line from the settings the server runs with
+            rasa_command = rasa_server_command(MODEL, rasa_port, api_token=api_token)
+        rasa = processes.start(rasa_command, env=env, log=rasa_log, cwd=PROJECT_ROOT)
         action_url, rasa_url = f"http://127.0.0.1:{action_port}", f"http://127.0.0.1:{rasa_port}"
         wait_until(lambda: http_ok(f"{action_url}/health"), actions, what="action server", log=action_log)
         wait_until(lambda: parse_answers(rasa_url, api_token), rasa, what="Rasa server", log=rasa_log)

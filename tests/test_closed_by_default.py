@@ -1,10 +1,12 @@
 """Closed by default: loopback only, Rasa's HTTP API off unless a token is set (and then nothing
 without it), no foreign origin echoed, and an action server that answers only the Rasa server."""
 
+import json
 import os
 import shutil
 import socket
 import subprocess
+from typing import List
 
 import pytest
 import requests
@@ -164,3 +166,47 @@ def test_the_shipped_proxy_exposes_only_the_three_paths(assistant, tmp_path):
     closed = start_proxy(assistant, tmp_path, expose_rest=False)
     assert via(closed, "POST", "/webhooks/rest/webhook", json={"sender": "p", "message": "hi"}).status_code == 404
     assert via(closed, "GET", "/socket.io/", params={"EIO": "4", "transport": "polling"}).status_code == 200
+
+
+
+def allowed_origins_named(response) -> List[str]:
+    """Every Access-Control-Allow-Origin header of a response, as sent (a browser refuses two)."""
+    return response.raw.headers.getlist("Access-Control-Allow-Origin")
+
+
+def test_socket_io_names_the_widget_origin_once_and_no_other(assistant):
+    """Browsers refuse a response whose Access-Control-Allow-Origin names the origin twice."""
+    socket_io = f"{assistant.rasa_url}/socket.io/"
+    opened = requests.get(socket_io, params={"EIO": "4", "transport": "polling"}, headers={"Origin": WIDGET_ORIGIN},
+                          timeout=30)
+    assert opened.status_code == 200 and allowed_origins_named(opened) == [WIDGET_ORIGIN]
+    session = {"EIO": "4", "transport": "polling", "sid": json.loads(opened.text[1:])["sid"]}
+    joined = requests.post(socket_io, params=session, data="40", headers={"Origin": WIDGET_ORIGIN}, timeout=30)
+    assert joined.status_code == 200 and allowed_origins_named(joined) == [WIDGET_ORIGIN]
+    confirmed = requests.get(socket_io, params=session, headers={"Origin": WIDGET_ORIGIN}, timeout=30)
+    assert confirmed.text.startswith("40") and allowed_origins_named(confirmed) == [WIDGET_ORIGIN]
+
+    foreign = requests.get(socket_io, params={"EIO": "4", "transport": "polling"}, headers={"Origin": EVIL},
+                           timeout=30)
+    assert allowed_origins_named(foreign) == [] and EVIL not in str(foreign.headers)
+    session = {"EIO": "4", "transport": "polling", "sid": json.loads(foreign.text[1:])["sid"]}
+    requests.post(socket_io, params=session, data="40", headers={"Origin": EVIL}, timeout=30)
+    refused = requests.get(socket_io, params=session, headers={"Origin": EVIL}, timeout=30)
+    assert refused.text.startswith("44"), refused.text  # socket.io's CONNECT_ERROR: no chat for this page
+
+
+def test_a_closed_chat_session_gets_an_error_the_widget_can_read(assistant):
+    """A page that closes its socket.io session while a poll is on its way (a reload, a navigation) gets a
+    400 with the CORS header, not a 500 that the browser reports as a CORS violation."""
+    socket_io = f"{assistant.rasa_url}/socket.io/"
+    headers = {"Origin": WIDGET_ORIGIN}
+    opened = requests.get(socket_io, params={"EIO": "4", "transport": "polling"}, headers=headers, timeout=30)
+    assert opened.status_code == 200 and opened.text.startswith("0"), opened.text
+    session = {"EIO": "4", "transport": "polling", "sid": json.loads(opened.text[1:])["sid"]}
+    closed = requests.post(socket_io, params=session, data="1", headers=headers, timeout=30)  # engine.io's close
+    assert closed.status_code == 200 and allowed_origins_named(closed) == [WIDGET_ORIGIN]
+    late_poll = requests.get(socket_io, params=session, headers=headers, timeout=30)
+    assert late_poll.status_code == 400, (late_poll.status_code, late_poll.text)
+    assert allowed_origins_named(late_poll) == [WIDGET_ORIGIN]
+    never_seen = requests.get(socket_io, params={**session, "sid": "unknown"}, headers=headers, timeout=30)
+    assert never_seen.status_code == 400 and allowed_origins_named(never_seen) == [WIDGET_ORIGIN]
