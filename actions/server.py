@@ -10,6 +10,7 @@ Run: python -m actions.server [--port N]
 """
 
 import argparse
+import asyncio
 import hmac
 import logging
 import sys
@@ -18,6 +19,7 @@ from rasa_sdk.endpoint import create_app
 from sanic import response
 from sanic.request import Request
 
+from actions import catalog_view
 from core import settings
 
 logger = logging.getLogger(__name__)
@@ -33,6 +35,15 @@ def build_app(token: str):
     if not token:
         raise ValueError("ACTION_SERVER_TOKEN is empty: the action server will not run without its shared secret")
     app = create_app("actions", cors_origins=[])
+
+    @app.before_server_start
+    async def build_catalog_view(_app, _loop) -> None:
+        """The first turns after a start would each wait about a third of a second for it."""
+        try:
+            revision = await asyncio.to_thread(catalog_view.prepare)
+            logger.info("catalog revision %s ready", revision)
+        except Exception:  # the catalog is down or empty: the turns say so, and retry it themselves
+            logger.exception("could not read the catalog at start; the first turn will try again")
 
     @app.on_request
     async def require_token(request: Request):
