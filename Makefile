@@ -53,7 +53,7 @@ shell:          ## chat in the terminal (rasa shell)
 
 lint:           ## ruff
 	scripts/setup.sh >/dev/null
-	.venv/bin/ruff check core ops actions analytics dashboard channels tests bench scripts web
+	.venv/bin/ruff check core ops actions analytics dashboard channels nlu_components tests bench scripts web
 
 catalog:        ## validate and load catalog/catalog.yaml into DATABASE_URL
 	scripts/setup.sh >/dev/null

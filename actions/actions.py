@@ -14,13 +14,15 @@ from actions import answers
 from actions.links import style_for_channel
 from actions.turns import Context, Reply, answer_turn, context_program, general_turn, program_name, topics_of_intent
 from analytics.events import ANSWER_METADATA_KEY, SUPPORT_METADATA_KEY
-from core import handoffs, notices, settings, support_desk
+from core import handoffs, languages, notices, settings, support_desk
 
 logger = logging.getLogger(__name__)
 PROGRAM_SLOT = "program"
 PENDING_SLOT = "pending_topics"
 LAST_TOPICS_SLOT = "last_topics"
 PAGE_SLOT = "page_program"
+LANGUAGE_SLOT = "language"
+DECLINED_METADATA_KEY = "declined"  # on a reply that answers nothing on purpose (a language we don't answer)
 WEB_CHANNEL = "socketio"
 
 
@@ -60,13 +62,18 @@ def slot_changes(tracker: Tracker, reply: Reply, page_program: Optional[str]) ->
     return [SlotSet(slot, value) for slot, value in wanted.items() if tracker.get_slot(slot) != value]
 
 
+def reply_language(tracker: Tracker) -> str:
+    """The language to answer in: the conversation's (the `language` slot) when we answer it, else English."""
+    return languages.answer_language(tracker.get_slot(LANGUAGE_SLOT))
+
+
 def send(dispatcher: CollectingDispatcher, reply: Reply) -> None:
     """An answer from the catalog carries, in the message's metadata (stored with the conversation, not
-    shown to the learner), which program and topic it answered: the support team's dashboard counts
-    the facts served from it."""
+    shown to the learner), which program and topic it answered, in which language: the support team's
+    dashboard counts the facts served from it, and `make bench` grades the answers by it."""
     for outgoing in reply.messages:
-        answered = {ANSWER_METADATA_KEY: {"program_id": reply.program_id, "topic": outgoing.topic}} \
-            if outgoing.topic else {}
+        answered = {ANSWER_METADATA_KEY: {"program_id": reply.program_id, "topic": outgoing.topic,
+                                          "language": reply.language}} if outgoing.topic else {}
         dispatcher.utter_message(text=outgoing.text, buttons=list(outgoing.buttons), **answered)
 
 
@@ -104,6 +111,9 @@ class ActionAnswerQuestion(AnswersFromCatalog, Action):
             context=context,
             chosen_program_id=chosen_program(tracker),
             link=style_for_channel(tracker.get_latest_input_channel()),
+            language=reply_language(tracker),
+            rule_threshold=settings.faq_rule_threshold(),
+            rule_margin=settings.faq_match_margin(),
         )
         send(dispatcher, reply)
         return slot_changes(tracker, reply, page_program)
@@ -140,7 +150,7 @@ async def offer_support(dispatcher: CollectingDispatcher, tracker: Tracker) -> L
     """The support team's contact; for a web learner with Slack configured, a handoff to them. The
     message's metadata says which (analytics counts the conversation as handed off)."""
     if not settings.handoff_enabled() or tracker.get_latest_input_channel() != WEB_CHANNEL:
-        dispatcher.utter_message(text=notices.offer_support(settings.support_url()),
+        dispatcher.utter_message(text=notices.offer_support(settings.support_url(), reply_language(tracker)),
                                  **{SUPPORT_METADATA_KEY: "contact"})
         return []
     outcome = await off_the_loop(start_handoff, tracker.sender_id, question_for_staff(tracker),
@@ -194,9 +204,25 @@ class ActionAnswerGeneral(AnswersFromCatalog, Action):
             margin=settings.faq_match_margin(),
             context=context,
             link=style_for_channel(tracker.get_latest_input_channel()),
+            language=reply_language(tracker),
         )
         if reply is None:
-            dispatcher.utter_message(text=answers.no_sourced_answer())
+            dispatcher.utter_message(text=answers.no_sourced_answer(reply_language(tracker)))
             return await offer_support(dispatcher, tracker)
         send(dispatcher, reply)
         return slot_changes(tracker, reply, page_program)
+
+
+class ActionAnswerUnsupportedLanguage(Action):
+    """A message in a language the assistant does not answer (the NLU pipeline's language gate): a
+    short reply in that language where we have one, and in English, with the support team's contact.
+    No topic answer: one guessed from English n-grams would be confidently wrong."""
+
+    def name(self) -> str:
+        return "action_answer_unsupported_language"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]) -> List[Dict]:
+        language = languages.normalise(tracker.get_slot(LANGUAGE_SLOT)) or "en"
+        dispatcher.utter_message(text=notices.language_not_answered(settings.support_url(), language),
+                                 **{DECLINED_METADATA_KEY: "unsupported_language"})
+        return []

@@ -1,8 +1,10 @@
 """Answer wording: plain functions from catalog facts to text, callable without Rasa or a server.
 
-Every answer is short: the figure or the yes/no first, at most one sentence of context, then one
-link per source, labelled with the source's name (`links.py` renders it for the channel). Every
-figure comes from the facts passed in; a missing fact is said as a gap, with where to check.
+Every answer is short, for a learner on a phone: the figure or the yes/no first, at most one sentence
+of context, then at most MAX_LINKS links (the fact's own source, then the program page), labelled with
+the source's name (`links.py` renders it for the channel); a site's home page is not a source. Every
+figure comes from the facts passed in; a missing fact is said as a gap, with where to check. Each
+function takes the answer's `language` (`phrases.py` holds the words in each one).
 """
 
 import re
@@ -11,18 +13,18 @@ from datetime import date
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from actions.catalog import FaqFact, GeneralFactText, PriceFact, ProgramFacts, SourceRef
+from urllib.parse import urlsplit
+
 from actions.links import LinkStyle, plain_link
+from actions.phrases import say
 from core import settings
+from core.languages import DEFAULT
 
 TOPICS = ("credit", "admission", "career", "cost")
-EDX_HOME = SourceRef("edX", "https://www.edx.org")
-TOPIC_LABELS = {
-    "credit": "Credit toward a degree",
-    "admission": "Admission to a Master's",
-    "career": "Jobs and careers",
-    "cost": "Cost",
-}
-MAX_PATHWAYS_LISTED = 3
+# Where the full list of programs is (a listing, not a home page).
+PROGRAMS_LIST_URL = "https://www.edx.org/masters/micromasters"
+MAX_PATHWAYS_LISTED = 2
+MAX_LINKS = 2
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
 _YEAR = re.compile(r"(?<!\d)(19[89]\d|20\d\d)(?!\d)")
 # "undated page (stored copy seen 2026-11)": when we read a page is not when its content dates from.
@@ -76,42 +78,71 @@ def _first_clause(text: str) -> str:
     return text.split(";", 1)[0].split(" (", 1)[0].strip().rstrip(".")
 
 
-def _as_of(as_of: Optional[str]) -> str:
+def _dated(as_of: Optional[str]) -> bool:
+    return bool(as_of) and (as_of[0].isdigit() or as_of.startswith("c. "))
+
+
+def _as_of(as_of: Optional[str], language: str = DEFAULT) -> str:
     """' (as of 2017)', or the catalog's own words when they are no date ('undated page (...)')."""
     if not as_of:
         return ""
-    return f" (as of {as_of})" if as_of[0].isdigit() or as_of.startswith("c. ") else f" ({as_of})"
+    return say("as_of" if _dated(as_of) else "undated", language, as_of=as_of)
 
 
-def sources_line(sources: Iterable[Optional[SourceRef]], link: LinkStyle) -> str:
-    """'Sources: <link> · <link>', one per distinct web address, in the order given."""
-    seen, links = set(), []
+def is_home_page(url: str) -> bool:
+    """'https://www.edx.org' or 'https://example.edu/': a whole site, not a page that says the fact."""
+    parts = urlsplit(url)
+    return parts.path in ("", "/") and not parts.query and not parts.fragment
+
+
+def cited_sources(sources: Iterable[Optional[SourceRef]], limit: int = MAX_LINKS) -> List[SourceRef]:
+    """Distinct web addresses in the order given, home pages left out; past `limit`, the first (the
+    fact's own source) and the last (the program page, where the rest is) are kept."""
+    seen, kept = set(), []
     for source in sources:
-        if source is None or not source.url or source.url in seen:
+        if source is None or not source.url or source.url in seen or is_home_page(source.url):
             continue
         seen.add(source.url)
-        links.append(link(source.title, source.url))
+        kept.append(source)
+    return kept if len(kept) <= limit else [*kept[:limit - 1], kept[-1]]
+
+
+def sources_line(sources: Iterable[Optional[SourceRef]], link: LinkStyle, language: str = DEFAULT) -> str:
+    """'Sources: <link> · <link>', at most MAX_LINKS of them."""
+    links = [link(source.title, source.url) for source in cited_sources(sources)]
     if not links:
         return ""
-    return ("Source: " if len(links) == 1 else "Sources: ") + " · ".join(links)
+    return say("source_one" if len(links) == 1 else "source_many", language) + " · ".join(links)
 
 
-def compose(lead: str, context: Optional[str], sources: Sequence[Optional[SourceRef]], link: LinkStyle) -> str:
+def compose(lead: str, context: Optional[str], sources: Sequence[Optional[SourceRef]], link: LinkStyle,
+            language: str = DEFAULT) -> str:
     """Lead (the figure or the yes/no), one sentence of context, then the sources' links."""
     if context:
         lead = f"{lead}\n{context}" if "\n" in lead else f"{lead} {context}"
     lines = [lead]
-    cited = sources_line(sources, link)
+    cited = sources_line(sources, link, language)
     if cited:
         lines.append(cited)
     return "\n".join(lines)
 
 
-def program_page(program: ProgramFacts) -> SourceRef:
-    """The page where a learner checks today's facts: the program's page, else edX."""
+def program_page(program: ProgramFacts, language: str = DEFAULT) -> SourceRef:
+    """The page where a learner checks today's facts: the program's page, else edX's list of programs."""
     if program.program_page and program.program_page.url:
-        return SourceRef(f"{program.name} page", program.program_page.url)
-    return EDX_HOME
+        return SourceRef(say("program_page", language, name=program.name), program.program_page.url)
+    return SourceRef(say("programs_list", language), PROGRAMS_LIST_URL)
+
+
+def topic_label(topic: str, language: str = DEFAULT) -> str:
+    return say(f"topic_{topic}", language)
+
+
+def _english_note(text: Optional[str], language: str) -> Optional[str]:
+    """A catalog note (written in English) for an English answer; elsewhere, where to read it."""
+    if not text:
+        return None
+    return first_sentence(text) if language == DEFAULT else say("details_in_source", language)
 
 
 def money(amount: float, currency: Optional[str] = "USD") -> str:
@@ -126,33 +157,36 @@ def money(amount: float, currency: Optional[str] = "USD") -> str:
 def _general(facts: Dict[str, GeneralFactText], topic: str) -> Tuple[str, Optional[SourceRef]]:
     fact = facts.get(topic)
     if fact is None:
-        return "The catalog has no general facts on this topic yet.", None
+        return say("general_gap", DEFAULT), None
     return f"{first_sentence(fact.text).rstrip('.')}{_as_of(fact.as_of)}.", fact.source
 
 
-def general_answer(topic: str, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link) -> str:
+def general_answer(topic: str, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link,
+                   language: str = DEFAULT) -> str:
     text, source = _general(facts, topic)
     return compose(
-        f"{TOPIC_LABELS[topic]}, for MicroMasters programs in general: {text}",
-        "Tell me which program you mean and I'll give its own facts.",
-        [source], link,
+        say("general_lead", language, label=topic_label(topic, language), text=text),
+        say("general_ask_program", language),
+        [source], link, language,
     )
 
 
-def _price_phrase(price: PriceFact) -> str:
+def _price_phrase(price: PriceFact, language: str = DEFAULT) -> str:
     amount = money(price.amount, price.currency)
-    if price.kind == "total":
-        return f"{amount} in total"
-    if price.kind == "total_computed":
-        return f"about {amount} in total (our sum of the course fees, not a quoted price)"
-    if price.kind == "per_course":
-        return f"{amount} per course"
-    top = f" to {money(price.amount_max, price.currency)}" if price.amount_max is not None else " upwards"
+    top = money(price.amount_max, price.currency) if price.amount_max is not None else None
+    if price.kind in ("total", "total_computed", "per_course"):
+        return say(f"price_{price.kind}", language, amount=amount)
     if price.kind == "per_course_range":
-        return f"{amount}{top} per course"
+        return say("price_range", language, amount=amount, top=top) if top else say("price_from", language,
+                                                                                     amount=amount)
     if price.kind == "personalised":
-        return f"a personalised price, from {amount}{top}"
-    return f"{amount} for the capstone or final exam"
+        return say("price_personalised", language, amount=amount,
+                   top=say("price_upto", language, top=top) if top else "")
+    return say("price_exam", language, amount=amount)
+
+
+def third_party(price: PriceFact) -> bool:
+    return bool(price.source is not None and getattr(price.source, "third_party", False))
 
 
 def current_prices(prices: Sequence[PriceFact]) -> Tuple[List[PriceFact], List[PriceFact]]:
@@ -173,112 +207,131 @@ def current_prices(prices: Sequence[PriceFact]) -> Tuple[List[PriceFact], List[P
     return chosen, history
 
 
-def _was(price: PriceFact, history: Sequence[PriceFact]) -> str:
+def _was(price: PriceFact, history: Sequence[PriceFact], language: str = DEFAULT) -> str:
     """' (was $600 as of 2017)' for the newest older price of the same family, if it differs."""
     family = PRICE_FAMILIES.get(price.kind, price.kind)
-    older = next((p for p in history if PRICE_FAMILIES.get(p.kind, p.kind) == family), None)
+    older = next((p for p in history if PRICE_FAMILIES.get(p.kind, p.kind) == family and not third_party(p)), None)
     if older is None or (older.amount, older.amount_max) == (price.amount, price.amount_max):
         return ""
     figure = money(older.amount, older.currency)
     if older.amount_max is not None:
-        figure += f" to {money(older.amount_max, older.currency)}"
-    return f" (was {figure}{' as of ' + older.as_of if older.as_of else ''})"
+        figure += say("price_upto", language, top=money(older.amount_max, older.currency))
+    when = say("price_was_when", language, as_of=older.as_of) if older.as_of else ""
+    return say("price_was", language, figure=figure, when=when)
 
 
-def stale_note(as_of: Optional[str], freshness: "Freshness", what: str, where: str) -> Optional[str]:
+def stale_note(as_of: Optional[str], freshness: "Freshness", what: str, where: str,
+               language: str = DEFAULT) -> Optional[str]:
+    """`where` is a phrase key (stale_price_where, ...) or, in English, the words themselves."""
     age = freshness.age(as_of)
     if age is None:
         return None
-    return f"That {what} is from {as_of_year(as_of)}, {age} years ago: {where}."
+    place = say(where, language) if where.startswith("stale_") else where
+    return say("stale", language, what=what, year=as_of_year(as_of), age=age, where=place)
+
+
+def _third_party_text(price: PriceFact, language: str) -> Tuple[str, str]:
+    """(site, when) for a price a third-party site gave: never the program's own price."""
+    when = say("third_party_when", language, as_of=price.as_of) if price.as_of else ""
+    return price.source.title, when
 
 
 def cost_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link,
-                freshness: Optional[Freshness] = None) -> str:
+                freshness: Optional[Freshness] = None, language: str = DEFAULT) -> str:
     freshness = freshness or Freshness.now()
-    page = program_page(program)
-    if not program.prices:
+    page = program_page(program, language)
+    own = [p for p in program.prices if not third_party(p)]
+    others = [p for p in program.prices if third_party(p)]
+    if not own and not others:
         general, source = _general(facts, "cost")
-        how = f" {first_sentence(program.price_note)}" if program.price_note else ""
+        how = f" {first_sentence(program.price_note)}" if program.price_note and language == DEFAULT else ""
+        general_line = f"In general: {general} " if language == DEFAULT else ""
         return compose(
-            f"No price on record for {program.name}, and I won't guess one.{how}",
-            f"In general: {general} Today's price is on its page.",
-            [page, source], link,
+            say("no_price", language, name=program.name) + how,
+            general_line + say("no_price_where", language),
+            [page, source], link, language,
         )
-    current, history = current_prices(program.prices)
-    first, *others = current
-    lead = f"{program.name}: {_price_phrase(first)}{_was(first, history)}"
-    details = [_price_phrase(p) + (_as_of(p.as_of) if p.as_of != first.as_of else "") for p in others]
+    if not own:
+        reported, _ = current_prices(others)
+        site, when = _third_party_text(reported[0], language)
+        lead = say("third_party_price", language, name=program.name, site=site, when=when,
+                   price=_price_phrase(reported[0], language))
+        return compose(lead, say("prices_change", language), [reported[0].source, page], link, language)
+    current, history = current_prices(own)
+    first, *rest = current
+    price = _price_phrase(first, language) + _was(first, history, language)
+    details = [_price_phrase(p, language) + (_as_of(p.as_of, language) if p.as_of != first.as_of else "")
+               for p in rest]
     if details:
-        lead += f" ({', '.join(details)})"
-    lead += f"{', as of ' + first.as_of if first.as_of else ''}."
-    context = (stale_note(first.as_of, freshness, "price", "today's is on the program page")
-               or "Prices change: check today's on the program page.")
-    return compose(lead, context, [*(p.source for p in current), page], link)
+        price += f" ({', '.join(details)})"
+    lead = say("price_lead", language, name=program.name, price=price,
+               when=say("price_lead_when", language, as_of=first.as_of) if first.as_of else "")
+    context = (stale_note(first.as_of, freshness, "price", "stale_price_where", language)
+               or say("prices_change", language))
+    return compose(lead, context, [first.source, *(p.source for p in rest), page], link, language)
 
 
 def credit_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link,
-                  freshness: Optional[Freshness] = None) -> str:
+                  freshness: Optional[Freshness] = None, language: str = DEFAULT) -> str:
     freshness = freshness or Freshness.now()
-    page = program_page(program)
+    page = program_page(program, language)
     if not program.credit_pathways:
         general, source = _general(facts, "credit")
         return compose(
-            f"No credit pathway on record for {program.name}: a gap in my facts, not a no.",
-            f"In general: {general}",
-            [page, source], link,
+            say("no_credit", language, name=program.name),
+            f"In general: {general}" if language == DEFAULT else None,
+            [page, source], link, language,
         )
     pathways = program.credit_pathways
     count = len(pathways)
-    lines = [f"Yes: {program.name} counts for credit at {count} school{'s' if count > 1 else ''} on record, "
-             "if you are admitted there:"]
+    lines = [say("credit_yes", language, name=program.name, count=count,
+                 schools=say("schools" if count > 1 else "school", language))]
     for pathway in pathways[:MAX_PATHWAYS_LISTED]:
         what = pathway.credit or pathway.degree
-        detail = f": {_first_clause(what)}" if what else ""
-        lines.append(f"- {pathway.institution}{detail}{_as_of(pathway.as_of)}")
+        detail = f": {_first_clause(what)}" if what and language == DEFAULT else ""
+        lines.append(f"- {pathway.institution}{detail}{_as_of(pathway.as_of, language)}")
     if count > MAX_PATHWAYS_LISTED:
-        lines.append(f"- and {count - MAX_PATHWAYS_LISTED} more on the program page")
-    stale = stale_note(_newest_first(p.as_of for p in pathways), freshness, "list",
-                       "today's pathways are on the program page")
-    return compose("\n".join(lines), stale, [*(p.source for p in pathways), page], link)
+        lines.append(say("more_pathways", language, count=count - MAX_PATHWAYS_LISTED))
+    stale = stale_note(_newest_first(p.as_of for p in pathways), freshness, "list", "stale_list_where", language)
+    return compose("\n".join(lines), stale, [pathways[0].source, page], link, language)
 
 
 def admission_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link,
-                     freshness: Optional[Freshness] = None) -> str:
-    if program.admission_guaranteed:
-        lead = f"Yes: according to the catalog, {program.name} guarantees admission."
-    else:
-        lead = f"No. Completing {program.name} does not guarantee admission to a Master's."
+                     freshness: Optional[Freshness] = None, language: str = DEFAULT) -> str:
+    key = "admission_yes" if program.admission_guaranteed else "admission_no"
+    lead = say(key, language, name=program.name)
     if program.admission_basis == "program" and program.admission_note:
-        context, source = first_sentence(program.admission_note), program.admission_source
+        context, source = _english_note(program.admission_note, language), program.admission_source
     else:
         general, source = _general(facts, "admission")
-        context = f"No program-specific statement on record, so edX's general rule applies: {general}"
-    return compose(lead, context, [source, program_page(program)], link)
+        context = say("admission_general", language, general=general)
+    return compose(lead, context, [source, program_page(program, language)], link, language)
 
 
 def career_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link,
-                  freshness: Optional[Freshness] = None) -> str:
+                  freshness: Optional[Freshness] = None, language: str = DEFAULT) -> str:
     freshness = freshness or Freshness.now()
-    lead = f"No MicroMasters guarantees a job, {program.name} included."
+    lead = say("career_lead", language, name=program.name)
     sources: List[Optional[SourceRef]] = []
     if program.employers:
         named = ", ".join(
-            f"{e.name}{' (' + _first_clause(e.relation) + ')' if e.relation else ''}{_as_of(e.as_of)}"
+            f"{e.name}{' (' + _first_clause(e.relation) + ')' if e.relation and language == DEFAULT else ''}"
+            f"{_as_of(e.as_of, language)}"
             for e in program.employers
         )
-        context = f"Employers on record: {named}."
+        context = say("employers", language, named=named)
         stale = stale_note(_newest_first(e.as_of for e in program.employers), freshness, "list",
-                           "the program page has today's")
+                           "stale_employers_where", language)
         context += f" {stale}" if stale else ""
         sources += [e.source for e in program.employers]
     elif program.career_outcomes:
-        context = first_sentence(program.career_outcomes)
+        context = _english_note(program.career_outcomes, language)
         sources.append(program.career_source)
     else:
         general, source = _general(facts, "career")
-        context = f"No career outcomes or endorsing employers on record for it. In general: {general}"
+        context = say("career_none", language, general=general)
         sources.append(source)
-    return compose(lead, context, [*sources, program_page(program)], link)
+    return compose(lead, context, [*sources, program_page(program, language)], link, language)
 
 
 _BUILDERS = {
@@ -289,47 +342,53 @@ _BUILDERS = {
 }
 
 
-def status_note(program: ProgramFacts, link: LinkStyle = plain_link) -> Optional[str]:
+def status_note(program: ProgramFacts, link: LinkStyle = plain_link, language: str = DEFAULT) -> Optional[str]:
     """A first line for a retired or moved program: since when, what replaced it, where, and the source."""
     status = program.status
     if status is None or status.value not in ("retired", "moved"):
         return None
-    since = f" in {status.since}" if status.since else ""
+    since = say("status_since", language, since=status.since) if status.since else ""
     if status.value == "retired":
-        text = f"Note: {program.name} was retired{since}"
-        text += f"; a source names {status.successor} as what replaced it." if status.successor else "."
+        text = say("status_retired", language, name=program.name, since=since)
+        if status.successor:
+            text += say("status_successor", language, successor=status.successor)
     else:
-        text = f"Note: {program.name} has moved{' to ' + status.successor if status.successor else ''}{since}; " \
-               "today's facts are there."
-    cited = sources_line([status.successor_page, status.source], link)
+        to = say("status_to", language, successor=status.successor) if status.successor else ""
+        text = say("status_moved", language, name=program.name, to=to, since=since)
+    cited = sources_line([status.successor_page, status.source], link, language)
     return f"{text} {cited}" if cited else text
 
 
 def answer(topic: str, program: Optional[ProgramFacts], facts: Dict[str, GeneralFactText],
-           link: LinkStyle = plain_link, freshness: Optional[Freshness] = None) -> str:
+           link: LinkStyle = plain_link, freshness: Optional[Freshness] = None, language: str = DEFAULT) -> str:
     """The answer to one question topic, specific when a program is known, general otherwise; a
     retired or moved program's answer starts by saying so."""
     if program is None:
-        return general_answer(topic, facts, link)
-    text = _BUILDERS[topic](program, facts, link, freshness=freshness)
-    note = status_note(program, link)
+        return general_answer(topic, facts, link, language)
+    text = _BUILDERS[topic](program, facts, link, freshness=freshness, language=language)
+    note = status_note(program, link, language)
     return f"{note}\n{text}" if note else text
 
 
-def faq_answer(fact: FaqFact, program: Optional[ProgramFacts], link: LinkStyle = plain_link) -> str:
-    """A general-FAQ answer, said for the program when the source is the program's own."""
-    text = f"{fact.answer.rstrip('.')}{_as_of(fact.as_of)}."
+def faq_answer(fact: FaqFact, program: Optional[ProgramFacts], link: LinkStyle = plain_link,
+               language: str = DEFAULT) -> str:
+    """A general-FAQ answer in the learner's language (the English one, said as such, when the
+    catalog has no translation), said for the program when the source is the program's own."""
+    translated = fact.answer_in(language)
+    body = f"{(translated or fact.answer).rstrip('.')}{_as_of(fact.as_of, language if translated else DEFAULT)}."
+    if translated is None:
+        body = say("english_only", language, text=body)
     if fact.program_id and program is not None and program.id == fact.program_id:
-        text = f"For {program.name}: {text}"
-    return compose(text, None, [fact.source], link)
+        body = say("faq_for_program", language, name=program.name, text=body)
+    return compose(body, None, [fact.source], link, language)
 
 
-def no_sourced_answer() -> str:
-    return "I don't have a sourced answer to that, and I won't guess."
+def no_sourced_answer(language: str = DEFAULT) -> str:
+    return say("no_sourced_answer", language)
 
 
-def which_program_prompt() -> str:
-    return "Several programs match. Which one do you mean?"
+def which_program_prompt(language: str = DEFAULT) -> str:
+    return say("which_program", language)
 
 
 def program_buttons(choices: Iterable[Tuple[str, str]]) -> List[Dict[str, str]]:
@@ -340,17 +399,13 @@ def program_buttons(choices: Iterable[Tuple[str, str]]) -> List[Dict[str, str]]:
     ]
 
 
-def topic_buttons(topics: Sequence[str] = TOPICS) -> List[Dict[str, str]]:
-    return [{"title": TOPIC_LABELS[t], "payload": f"/ask_{t}"} for t in topics]
+def topic_buttons(topics: Sequence[str] = TOPICS, language: str = DEFAULT) -> List[Dict[str, str]]:
+    return [{"title": topic_label(t, language), "payload": f"/ask_{t}"} for t in topics]
 
 
-def program_chosen(program: ProgramFacts) -> str:
-    return f"{program.name} ({program.institution}). What would you like to know about it?"
+def program_chosen(program: ProgramFacts, language: str = DEFAULT) -> str:
+    return say("program_chosen", language, name=program.name, institution=program.institution)
 
 
-def unknown_program(link: LinkStyle = plain_link) -> str:
-    return (
-        "I couldn't find that program in the catalog. I know edX MicroMasters programs such as "
-        "MITx Supply Chain Management or ColumbiaX Artificial Intelligence; the full list is on "
-        f"{link('edX', EDX_HOME.url)}. Which program do you mean?"
-    )
+def unknown_program(link: LinkStyle = plain_link, language: str = DEFAULT) -> str:
+    return say("unknown_program", language, link=link(say("programs_list", language), PROGRAMS_LIST_URL))

@@ -18,7 +18,9 @@ from actions import answers
 from actions.catalog_view import CatalogView, current_view
 from actions.links import LinkStyle, plain_link
 from actions.programs import Resolution
+from actions.questions import question_parts
 from core.db import session_scope
+from core.languages import DEFAULT
 
 FAQ_PREFIX = "faq:"
 
@@ -36,6 +38,7 @@ class Reply:
     program_id: Optional[str]
     pending_topics: Tuple[str, ...] = field(default=())
     last_topics: Tuple[str, ...] = field(default=())
+    language: str = DEFAULT  # the language the messages are in
 
 
 @dataclass(frozen=True)
@@ -70,11 +73,25 @@ def context_program(slot_program: Optional[str], known_page: Optional[str], page
     return (page_program, page_program) if known else (slot_program, known_page)
 
 
-def _topic_text(topic: str, program, view: CatalogView, link: LinkStyle) -> Optional[str]:
+def _topic_text(topic: str, program, view: CatalogView, link: LinkStyle, language: str) -> Optional[str]:
     if topic.startswith(FAQ_PREFIX):
         fact = view.faq.answer_for(topic[len(FAQ_PREFIX):], program.id if program else None)
-        return answers.faq_answer(fact, program, link) if fact else None
-    return answers.answer(topic, program, view.general, link)
+        return answers.faq_answer(fact, program, link, language) if fact else None
+    return answers.answer(topic, program, view.general, link, language=language)
+
+
+def faq_questions(view: CatalogView, text: str, threshold: float, margin: float) -> Tuple[Tuple[str, ...], bool]:
+    """The FAQ topics (`faq:<topic>`) the message's questions ask for, in order, and whether some
+    question matched none (it is then one of the four topics, or nothing we know)."""
+    found, unmatched = [], False
+    for part in question_parts(text):
+        match = view.faq.best(part.question, threshold, margin) or (
+            view.faq.best(part.with_context, threshold, margin) if part.context else None)
+        if match is None:
+            unmatched = True
+        elif FAQ_PREFIX + match.topic not in found:
+            found.append(FAQ_PREFIX + match.topic)
+    return tuple(found), unmatched
 
 
 def answer_turn(
@@ -84,12 +101,20 @@ def answer_turn(
     chosen_program_id: Optional[str] = None,
     link: LinkStyle = plain_link,
     engine: Optional[Engine] = None,
+    language: str = DEFAULT,
+    rule_threshold: Optional[float] = None,
+    rule_margin: float = 0.0,
 ) -> Reply:
     """Answer `topics` (empty when the learner only named a program) for the program in play.
 
     The program is the one chosen with a button, else the one the text names, else the one in
     context; several matches ask which one, remembering the question. A message that only names a
     program answers the question pending a choice, else the last question for the new program.
+
+    With `rule_threshold`, a question that matches an FAQ answer that closely (a rule: retakes,
+    deadlines, refunds) gets that answer rather than the topic's ("can I retake the capstone and
+    what would that cost" is the retake rule, not the program's price); the topics are answered too
+    only when another question in the message matched no FAQ answer.
     """
     with session_scope(engine) as session:
         view = current_view(session)
@@ -97,28 +122,34 @@ def answer_turn(
     if resolution.ambiguous:
         choices = [(pid, view.resolver.name_of(pid)) for pid in resolution.program_ids]
         return Reply(
-            (Message(answers.which_program_prompt(), tuple(answers.program_buttons(choices))),),
+            (Message(answers.which_program_prompt(language), tuple(answers.program_buttons(choices))),),
             context.program_id,
             tuple(topics or context.pending_topics or context.last_topics),
             context.last_topics,
+            language,
         )
     program_id = resolution.unique or context.program_id
     program = view.programs.get(program_id) if program_id else None
+    if topics and rule_threshold is not None:
+        rules, other_questions = faq_questions(view, text, rule_threshold, rule_margin)
+        if rules:
+            topics = (*rules, *(topics if other_questions else ()))
     if not topics:
         if program is not None and context.pending_topics:
             topics = context.pending_topics
         elif program is not None and resolution.unique and context.last_topics:
             topics = context.last_topics
         elif resolution.unique and program is not None:
-            return Reply((Message(answers.program_chosen(program), tuple(answers.topic_buttons())),), program.id)
+            return Reply((Message(answers.program_chosen(program, language),
+                                  tuple(answers.topic_buttons(language=language))),), program.id, language=language)
         else:
-            return Reply((Message(answers.unknown_program(link)),), context.program_id, context.pending_topics,
-                         context.last_topics)
+            return Reply((Message(answers.unknown_program(link, language)),), context.program_id,
+                         context.pending_topics, context.last_topics, language)
     messages = []
     for topic in topics:
-        reply = _topic_text(topic, program, view, link)
-        messages.append(Message(reply, topic=topic) if reply else Message(answers.no_sourced_answer()))
-    return Reply(tuple(messages), program.id if program else None, (), tuple(topics))
+        reply = _topic_text(topic, program, view, link, language)
+        messages.append(Message(reply, topic=topic) if reply else Message(answers.no_sourced_answer(language)))
+    return Reply(tuple(messages), program.id if program else None, (), tuple(topics), language)
 
 
 def general_turn(
@@ -128,21 +159,23 @@ def general_turn(
     context: Context = Context(),
     link: LinkStyle = plain_link,
     engine: Optional[Engine] = None,
+    language: str = DEFAULT,
 ) -> Optional[Reply]:
     """A sourced general-FAQ answer for a question beyond the four topics, or None when the
     catalog has none that fits (the caller then offers the support team)."""
     with session_scope(engine) as session:
         view = current_view(session)
-    match = view.faq.best(text, threshold, margin)
-    if match is None:
-        return None
+    topics, _ = faq_questions(view, text, threshold, margin)
     program_id = view.resolver.resolve(text).unique or context.program_id
     program = view.programs.get(program_id) if program_id else None
-    fact = view.faq.answer_for(match.topic, program.id if program else None)
-    if fact is None:
+    messages = []
+    for topic in topics:
+        fact = view.faq.answer_for(topic[len(FAQ_PREFIX):], program.id if program else None)
+        if fact is not None:
+            messages.append(Message(answers.faq_answer(fact, program, link, language), topic=topic))
+    if not messages:
         return None
-    return Reply((Message(answers.faq_answer(fact, program, link), topic=FAQ_PREFIX + match.topic),),
-                 program.id if program else None, (), (FAQ_PREFIX + match.topic,))
+    return Reply(tuple(messages), program.id if program else None, (), tuple(m.topic for m in messages), language)
 
 
 def program_name(program_id: Optional[str], engine: Optional[Engine] = None) -> Optional[str]:

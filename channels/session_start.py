@@ -16,14 +16,23 @@ import logging
 from typing import Optional
 
 from rasa.core.actions import action as rasa_actions
-from rasa.shared.core.constants import ACTION_LISTEN_NAME
-from rasa.shared.core.events import ActionExecuted, ConversationPaused
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, SESSION_START_METADATA_SLOT
+from rasa.shared.core.events import ActionExecuted, ConversationPaused, SlotSet
 from sqlalchemy.exc import SQLAlchemyError
 
-from core import handoffs
+from core import handoffs, languages
 
 logger = logging.getLogger(__name__)
 CHECK_BUDGET_SECONDS = 0.5
+LANGUAGE_SLOT = "language"
+
+
+def browser_language(tracker) -> Optional[str]:
+    """The browser's language from the session's first message metadata (`language`, e.g. 'es-MX'),
+    when the assistant answers in it."""
+    metadata = tracker.get_slot(SESSION_START_METADATA_SLOT)
+    code = languages.normalise(metadata.get("language")) if isinstance(metadata, dict) else None
+    return code if code in languages.SUPPORTED else None
 
 
 async def has_open_handoff(sender_id: str) -> bool:
@@ -38,13 +47,17 @@ async def has_open_handoff(sender_id: str) -> bool:
 
 
 class HandoffAwareSessionStart(rasa_actions.ActionSessionStart):
-    """Rasa's session start (slots carried over as domain.yml says), paused while a handoff is open."""
+    """Rasa's session start (slots carried over as domain.yml says), paused while a handoff is open; a
+    conversation with no language yet starts in the browser's, when the widget says it."""
 
     async def run(self, output_channel, nlg, tracker, domain):
         events = await super().run(output_channel, nlg, tracker, domain)
+        listen = next(index for index, event in enumerate(events)
+                      if isinstance(event, ActionExecuted) and event.action_name == ACTION_LISTEN_NAME)
+        language = browser_language(tracker)
+        if language and not tracker.get_slot(LANGUAGE_SLOT):
+            events.insert(listen, SlotSet(LANGUAGE_SLOT, language))
         if await has_open_handoff(tracker.sender_id):
-            listen = next(index for index, event in enumerate(events)
-                          if isinstance(event, ActionExecuted) and event.action_name == ACTION_LISTEN_NAME)
             events.insert(listen, ConversationPaused())
         return events
 

@@ -20,7 +20,7 @@ fi
 # is too old for their kustomize fields, so it is not installed from here.
 command -v kubectl >/dev/null 2>&1 || { echo "error: kubectl is needed (tests/test_manifests.py renders deploy/k8s)" >&2; exit 1; }
 echo "==> lint (ruff)"
-.venv/bin/ruff check core ops actions channels tests bench scripts web
+.venv/bin/ruff check core ops actions channels nlu_components tests bench scripts web
 scripts/train.sh
 echo "==> tests"
 exec .venv/bin/python -m pytest "$@"

@@ -330,3 +330,75 @@ def test_a_program_launched_after_2017_is_recognised_and_answered(assistant):
     assert "Tecnológico de Monterrey" in reply and "teclabs.io" in reply
     reply = assistant.text(sender, "and how much does it cost?")
     assert "No price on record for TecdeMonterreyX Negotiation and Leadership" in reply
+
+
+def answered(assistant, sender):
+    """The answer metadata of the bot messages of the conversation's last turn (topic, language)."""
+    events = assistant.api("GET", f"/conversations/{sender}/tracker").json()["events"]
+    last_user = max(index for index, event in enumerate(events) if event["event"] == "user")
+    return [event.get("metadata", {}) for event in events[last_user:] if event["event"] == "bot"]
+
+
+@pytest.mark.parametrize("question, opening, topic, language", [
+    ("¿cuánto cuesta el micromaster de supply chain?", "MITx Supply Chain Management: $1,350 en total", "cost", "es"),
+    ("¿el micromasters de supply chain del MIT vale créditos para una maestría?",
+     "Sí: MITx Supply Chain Management vale créditos en", "credit", "es"),
+    ("Combien coûte le MicroMasters en supply chain du MIT ?", "MITx Supply Chain Management : $1,350 au total",
+     "cost", "fr"),
+    ("O MicroMasters de supply chain do MIT vale créditos para um mestrado?",
+     "Sim: MITx Supply Chain Management vale créditos em", "credit", "pt"),
+])
+def test_a_question_in_spanish_french_or_portuguese_gets_the_answer_in_that_language(
+        assistant, question, opening, topic, language):
+    learner = new_sender()
+    reply = assistant.text(learner, question)
+    assert reply.startswith(opening), reply
+    assert [m.get("answer", {}).get("topic") for m in answered(assistant, learner)] == [topic]
+    assert answered(assistant, learner)[0]["answer"]["language"] == language
+    follow_up = assistant.text(learner, "ok")  # too short to tell: the language sticks
+    assert not follow_up.startswith("Sorry")
+
+
+def test_the_browsers_language_starts_the_conversation_in_it(assistant):
+    learner = new_sender()
+    assert assistant.text(learner, "/greet", {"language": "pt-BR"}).startswith("Olá! Respondo a perguntas")
+
+
+@pytest.mark.parametrize("question, opening", [
+    ("Wie viel kostet das MicroMasters-Programm in Supply Chain Management?", "Leider antworte ich nur"),
+    ("Quanto costa il programma di gestione della catena di approvvigionamento?", "Mi dispiace, rispondo solo"),
+    ("كم تكلفة برنامج MicroMasters في سلاسل الإمداد؟", "عذرًا"),
+])
+def test_a_language_not_answered_gets_the_honest_reply_and_no_topic_answer(assistant, question, opening):
+    learner = new_sender()
+    reply = assistant.text(learner, question)
+    assert reply.startswith(opening) and "https://support.edx.org" in reply
+    assert "$" not in reply
+    assert [m.get("declined") for m in answered(assistant, learner)] == ["unsupported_language"]
+
+
+def test_the_long_capstone_question_gets_the_retake_rule(assistant):
+    learner = new_sender()
+    reply = assistant.text(learner, "I finished 3 of the 5 courses in the statistics and data science program but "
+                                    "I failed the capstone exam, can I retake it and how much would that cost?")
+    assert [m.get("answer", {}).get("topic") for m in answered(assistant, learner)] == ["faq:exams"]
+    assert "twice" in reply and "per course" not in reply
+
+
+def test_two_questions_in_one_message_get_two_answers(assistant):
+    learner = new_sender()
+    replies = assistant.say(learner, "How much does the MITx Supply Chain Management program cost? "
+                                     "And can I get financial assistance?")
+    topics = [m.get("answer", {}).get("topic") for m in answered(assistant, learner)]
+    assert sorted(topics) == ["cost", "faq:financial_assistance"], topics
+    assert any("$1,350" in r.get("text", "") for r in replies)
+
+
+def test_replies_are_short_with_at_most_two_links(assistant):
+    learner = new_sender()
+    for question in ("does it count for credit?", "how much does it cost?", "will it help me get a job?",
+                     "does it guarantee admission?"):
+        reply = assistant.text(learner, f"MITx Supply Chain Management: {question}")
+        assert len(re.findall(r"https?://", reply)) <= 2, reply
+        assert len(reply.split()) <= 70, reply
+        assert "https://www.edx.org " not in f"{reply} "

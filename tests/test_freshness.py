@@ -84,7 +84,7 @@ def test_a_retired_programs_answer_starts_by_saying_so_with_its_source():
     program = make_program(status=status, prices=(PriceFact("total", 900, None, "USD", "2019", None, FAQ),))
     for topic in answers.TOPICS:
         first = answers.answer(topic, program, GENERAL, freshness=NOW).splitlines()[0]
-        assert first.startswith("Note: TestX Widget Engineering was retired in 2021; a source names TestX "
+        assert first.startswith("Note: TestX Widget Engineering was retired in 2021. A source names TestX "
                                 "Widgets II as what replaced it.")
         assert "https://example.edu/news/retired" in first and "https://next.example.edu/widgets" in first
     moved = make_program(status=StatusFact("moved", "fall 2021", "MITx Online", NEXT, "2022", NEWS))

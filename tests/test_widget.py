@@ -41,9 +41,10 @@ def site(tmp_path_factory):
 class Browser:
     """A fresh Chromium profile with every request, console error and page error recorded."""
 
-    def __init__(self, playwright, profile, viewport):
+    def __init__(self, playwright, profile, viewport, locale=None):
         self.context = playwright.chromium.launch_persistent_context(
             str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, viewport=viewport,
+            **({"locale": locale} if locale else {}),
         )
         self.context.set_default_timeout(TIMEOUT_MS)
         self.requests, self.console_errors, self.page_errors, self.dialogs = [], [], [], []
@@ -114,8 +115,8 @@ def browser(tmp_path):
 
     opened = []
 
-    def launch(viewport):
-        opened.append(Browser(playwright, tmp_path / f"profile-{len(opened)}", viewport))
+    def launch(viewport, locale=None):
+        opened.append(Browser(playwright, tmp_path / f"profile-{len(opened)}", viewport, locale))
         return opened[-1]
 
     with sync_playwright() as playwright:
@@ -220,3 +221,20 @@ def test_widget_tells_the_assistant_which_program_page_it_is_on(site, browser):
     chat.say("what about the wageningen one?")  # naming another program still switches, with the same question
     chat.expect_reply("WageningenX Biobased Sciences for Sustainability: $1,200 in total")
     chat.check_nothing_left_the_machine(site["rasa_url"])
+
+
+def test_widget_in_the_browsers_language(site, browser):
+    """A Spanish browser: the greeting is in Spanish (the widget sends the browser's language), a Spanish
+    cost question gets the program's price in Spanish, and a German one the honest reply."""
+    chrome = browser({"width": 1280, "height": 900}, locale="es-ES")
+    chrome.open_chat(site["origin"])
+    chrome.expect_reply("¡Hola! Respondo preguntas sobre los programas MicroMasters")
+    chrome.say("¿cuánto cuesta el micromaster de supply chain del MIT?")
+    chrome.expect_reply("MITx Supply Chain Management: $1,350 en total")
+    chrome.say("¿y sirve para créditos en una maestría?")
+    chrome.expect_reply("Sí: MITx Supply Chain Management vale créditos")
+    chrome.say("Wie viel kostet das Programm für Supply Chain Management?")
+    chrome.expect_reply("Leider antworte ich nur auf Englisch")
+    assert "$" not in chrome.page.locator(".rw-response").last.inner_text()
+    chrome.screenshot("widget-spanish.png")
+    chrome.check_nothing_left_the_machine(site["rasa_url"])

@@ -7,6 +7,9 @@
   // The program this page is about (<body data-program-id="...">, a catalog id): sent with every
   // message, so "how much does it cost?" is answered for this program unless another is named.
   var programId = document.body.getAttribute("data-program-id");
+  // The browser's language ("es-MX"): the assistant starts the conversation in it when it answers in
+  // it (English, Spanish, French, Portuguese); what the learner then writes decides after that.
+  var browserLanguage = (navigator.languages && navigator.languages[0]) || navigator.language || "en";
   // rasa-webchat's handle (its `innerRef`): sendMessage(payload, text) sends a payload, and with an
   // empty text shows no learner bubble for it.
   var webchat = null;
@@ -18,7 +21,9 @@
       title: "MicroMasters assistant",
       subtitle: "Credit, admission, jobs and cost",
       inputTextFieldHint: "Ask about a MicroMasters program…",
-      customData: programId ? { language: "en", program_id: programId } : { language: "en" },
+      customData: programId
+        ? { language: browserLanguage, program_id: programId }
+        : { language: browserLanguage },
       // Keep the session id and the conversation in localStorage: a reload brings both back.
       params: { storage: "local" },
       // Hidden while the Rasa server is unreachable; socket.io reconnects and the widget comes back.
