@@ -11,10 +11,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
-
-from actions.catalog import FaqFact, GeneralFactText, PriceFact, ProgramFacts, SourceRef
 from urllib.parse import urlsplit
 
+from actions.catalog import FaqFact, GeneralFactText, PriceFact, ProgramFacts, SourceRef
 from actions.links import LinkStyle, plain_link
 from actions.phrases import say
 from core import settings
@@ -25,6 +24,8 @@ TOPICS = ("credit", "admission", "career", "cost")
 PROGRAMS_LIST_URL = "https://www.edx.org/masters/micromasters"
 MAX_PATHWAYS_LISTED = 2
 MAX_LINKS = 2
+MAX_DETAIL_WORDS = 8  # a catalog note quoted in a list item is cut here
+MAX_LABEL_WORDS = 5
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
 _YEAR = re.compile(r"(?<!\d)(19[89]\d|20\d\d)(?!\d)")
 # "undated page (stored copy seen 2026-11)": when we read a page is not when its content dates from.
@@ -73,9 +74,19 @@ def first_sentence(text: str) -> str:
     return sentence if sentence.endswith((".", "!", "?")) else sentence + "."
 
 
-def _first_clause(text: str) -> str:
-    """'one semester of the degree; admitted students ... (quoted 2015)' -> 'one semester of the degree'."""
-    return text.split(";", 1)[0].split(" (", 1)[0].strip().rstrip(".")
+def _first_clause(text: str, max_words: int = 0) -> str:
+    """'one semester of the degree; admitted students ... (quoted 2015)' -> 'one semester of the degree';
+    with `max_words`, cut there ("…")."""
+    clause = text.split(";", 1)[0].split(" (", 1)[0].strip().rstrip(".")
+    words = clause.split()
+    return " ".join(words[:max_words]) + "…" if max_words and len(words) > max_words else clause
+
+
+def short_label(title: str) -> str:
+    """A link's label, short: 'MIT Faculty Newsletter, Nov/Dec 2022: MITx update' -> 'MIT Faculty Newsletter'."""
+    head = re.split(r"[:,–—|]| - ", title, maxsplit=1)[0].strip() or title
+    words = head.split()
+    return " ".join(words[:MAX_LABEL_WORDS]) + ("…" if len(words) > MAX_LABEL_WORDS else "")
 
 
 def _dated(as_of: Optional[str]) -> bool:
@@ -107,21 +118,22 @@ def cited_sources(sources: Iterable[Optional[SourceRef]], limit: int = MAX_LINKS
     return kept if len(kept) <= limit else [*kept[:limit - 1], kept[-1]]
 
 
-def sources_line(sources: Iterable[Optional[SourceRef]], link: LinkStyle, language: str = DEFAULT) -> str:
+def sources_line(sources: Iterable[Optional[SourceRef]], link: LinkStyle, language: str = DEFAULT,
+                 limit: int = MAX_LINKS) -> str:
     """'Sources: <link> · <link>', at most MAX_LINKS of them."""
-    links = [link(source.title, source.url) for source in cited_sources(sources)]
+    links = [link(short_label(source.title), source.url) for source in cited_sources(sources, limit)]
     if not links:
         return ""
     return say("source_one" if len(links) == 1 else "source_many", language) + " · ".join(links)
 
 
 def compose(lead: str, context: Optional[str], sources: Sequence[Optional[SourceRef]], link: LinkStyle,
-            language: str = DEFAULT) -> str:
-    """Lead (the figure or the yes/no), one sentence of context, then the sources' links."""
+            language: str = DEFAULT, links: int = MAX_LINKS) -> str:
+    """Lead (the figure or the yes/no), one sentence of context, then at most `links` sources' links."""
     if context:
         lead = f"{lead}\n{context}" if "\n" in lead else f"{lead} {context}"
     lines = [lead]
-    cited = sources_line(sources, link, language)
+    cited = sources_line(sources, link, language, links)
     if cited:
         lines.append(cited)
     return "\n".join(lines)
@@ -142,7 +154,7 @@ def _english_note(text: Optional[str], language: str) -> Optional[str]:
     """A catalog note (written in English) for an English answer; elsewhere, where to read it."""
     if not text:
         return None
-    return first_sentence(text) if language == DEFAULT else say("details_in_source", language)
+    return _first_clause(text) + "." if language == DEFAULT else say("details_in_source", language)
 
 
 def money(amount: float, currency: Optional[str] = "USD") -> str:
@@ -237,26 +249,26 @@ def _third_party_text(price: PriceFact, language: str) -> Tuple[str, str]:
 
 
 def cost_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link,
-                freshness: Optional[Freshness] = None, language: str = DEFAULT) -> str:
+                freshness: Optional[Freshness] = None, language: str = DEFAULT, links: int = MAX_LINKS) -> str:
     freshness = freshness or Freshness.now()
     page = program_page(program, language)
     own = [p for p in program.prices if not third_party(p)]
     others = [p for p in program.prices if third_party(p)]
     if not own and not others:
         general, source = _general(facts, "cost")
-        how = f" {first_sentence(program.price_note)}" if program.price_note and language == DEFAULT else ""
-        general_line = f"In general: {general} " if language == DEFAULT else ""
+        how = f" {_first_clause(program.price_note)}." if program.price_note and language == DEFAULT else ""
+        general_line = f"In general: {general} " if language == DEFAULT and not how else ""
         return compose(
             say("no_price", language, name=program.name) + how,
             general_line + say("no_price_where", language),
-            [page, source], link, language,
+            [page, source], link, language, links,
         )
     if not own:
         reported, _ = current_prices(others)
         site, when = _third_party_text(reported[0], language)
         lead = say("third_party_price", language, name=program.name, site=site, when=when,
                    price=_price_phrase(reported[0], language))
-        return compose(lead, say("prices_change", language), [reported[0].source, page], link, language)
+        return compose(lead, say("prices_change", language), [reported[0].source, page], link, language, links)
     current, history = current_prices(own)
     first, *rest = current
     price = _price_phrase(first, language) + _was(first, history, language)
@@ -268,11 +280,11 @@ def cost_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: 
                when=say("price_lead_when", language, as_of=first.as_of) if first.as_of else "")
     context = (stale_note(first.as_of, freshness, "price", "stale_price_where", language)
                or say("prices_change", language))
-    return compose(lead, context, [first.source, *(p.source for p in rest), page], link, language)
+    return compose(lead, context, [first.source, *(p.source for p in rest), page], link, language, links)
 
 
 def credit_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link,
-                  freshness: Optional[Freshness] = None, language: str = DEFAULT) -> str:
+                  freshness: Optional[Freshness] = None, language: str = DEFAULT, links: int = MAX_LINKS) -> str:
     freshness = freshness or Freshness.now()
     page = program_page(program, language)
     if not program.credit_pathways:
@@ -280,7 +292,7 @@ def credit_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link
         return compose(
             say("no_credit", language, name=program.name),
             f"In general: {general}" if language == DEFAULT else None,
-            [page, source], link, language,
+            [page, source], link, language, links,
         )
     pathways = program.credit_pathways
     count = len(pathways)
@@ -288,16 +300,16 @@ def credit_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link
                  schools=say("schools" if count > 1 else "school", language))]
     for pathway in pathways[:MAX_PATHWAYS_LISTED]:
         what = pathway.credit or pathway.degree
-        detail = f": {_first_clause(what)}" if what and language == DEFAULT else ""
+        detail = f": {_first_clause(what, MAX_DETAIL_WORDS)}" if what and language == DEFAULT else ""
         lines.append(f"- {pathway.institution}{detail}{_as_of(pathway.as_of, language)}")
     if count > MAX_PATHWAYS_LISTED:
         lines.append(say("more_pathways", language, count=count - MAX_PATHWAYS_LISTED))
     stale = stale_note(_newest_first(p.as_of for p in pathways), freshness, "list", "stale_list_where", language)
-    return compose("\n".join(lines), stale, [pathways[0].source, page], link, language)
+    return compose("\n".join(lines), stale, [pathways[0].source, page], link, language, links)
 
 
 def admission_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link,
-                     freshness: Optional[Freshness] = None, language: str = DEFAULT) -> str:
+                     freshness: Optional[Freshness] = None, language: str = DEFAULT, links: int = MAX_LINKS) -> str:
     key = "admission_yes" if program.admission_guaranteed else "admission_no"
     lead = say(key, language, name=program.name)
     if program.admission_basis == "program" and program.admission_note:
@@ -305,20 +317,20 @@ def admission_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], l
     else:
         general, source = _general(facts, "admission")
         context = say("admission_general", language, general=general)
-    return compose(lead, context, [source, program_page(program, language)], link, language)
+    return compose(lead, context, [source, program_page(program, language)], link, language, links)
 
 
 def career_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link,
-                  freshness: Optional[Freshness] = None, language: str = DEFAULT) -> str:
+                  freshness: Optional[Freshness] = None, language: str = DEFAULT, links: int = MAX_LINKS) -> str:
     freshness = freshness or Freshness.now()
     lead = say("career_lead", language, name=program.name)
     sources: List[Optional[SourceRef]] = []
     if program.employers:
-        named = ", ".join(
-            f"{e.name}{' (' + _first_clause(e.relation) + ')' if e.relation and language == DEFAULT else ''}"
-            f"{_as_of(e.as_of, language)}"
-            for e in program.employers
-        )
+        def employer(e) -> str:
+            relation = f" ({_first_clause(e.relation, MAX_DETAIL_WORDS)})" if e.relation and language == DEFAULT else ""
+            return f"{e.name}{relation}{_as_of(e.as_of, language)}"
+
+        named = ", ".join(employer(e) for e in program.employers)
         context = say("employers", language, named=named)
         stale = stale_note(_newest_first(e.as_of for e in program.employers), freshness, "list",
                            "stale_employers_where", language)
@@ -331,7 +343,7 @@ def career_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link
         general, source = _general(facts, "career")
         context = say("career_none", language, general=general)
         sources.append(source)
-    return compose(lead, context, [*sources, program_page(program, language)], link, language)
+    return compose(lead, context, [*sources, program_page(program, language)], link, language, links)
 
 
 _BUILDERS = {
@@ -355,7 +367,7 @@ def status_note(program: ProgramFacts, link: LinkStyle = plain_link, language: s
     else:
         to = say("status_to", language, successor=status.successor) if status.successor else ""
         text = say("status_moved", language, name=program.name, to=to, since=since)
-    cited = sources_line([status.successor_page, status.source], link, language)
+    cited = sources_line([status.successor_page, status.source], link, language, limit=1)
     return f"{text} {cited}" if cited else text
 
 
@@ -365,8 +377,9 @@ def answer(topic: str, program: Optional[ProgramFacts], facts: Dict[str, General
     retired or moved program's answer starts by saying so."""
     if program is None:
         return general_answer(topic, facts, link, language)
-    text = _BUILDERS[topic](program, facts, link, freshness=freshness, language=language)
     note = status_note(program, link, language)
+    text = _BUILDERS[topic](program, facts, link, freshness=freshness, language=language,
+                            links=MAX_LINKS - 1 if note and "://" in note else MAX_LINKS)
     return f"{note}\n{text}" if note else text
 
 

@@ -26,7 +26,7 @@
 | FAQ_MATCH_THRESHOLD | 0.10 | least similarity for a general-FAQ answer to an `ask_general` question |
 | FAQ_OFF_DOMAIN_THRESHOLD | 0.15 | the same for an `out_of_scope` one (`python -m bench.faq_threshold`) |
 | FAQ_MATCH_MARGIN | 0.04 | how far the best FAQ topic must beat the runner-up (same script) |
-| FAQ_RULE_THRESHOLD | 0.25 | how closely a credit/admission/career/cost question must match an FAQ answer (a rule: retakes, refunds, deadlines) to get it instead (`make bench`, answer level) |
+| FAQ_RULE_THRESHOLD | 0.25 | how closely a topic question must match an FAQ rule (retake, refund) to get it instead |
 | REDIS_HOST | (none) | Redis for several Rasa servers (`make cluster`); none: one process |
 | REDIS_PORT / REDIS_DB | 6379 / 0 | the Redis port and database number |
 | REDIS_PASSWORD | (none) | Redis's password, if it has one |
