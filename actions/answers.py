@@ -108,14 +108,17 @@ def is_home_page(url: str) -> bool:
 
 def cited_sources(sources: Iterable[Optional[SourceRef]], limit: int = MAX_LINKS) -> List[SourceRef]:
     """Distinct web addresses in the order given, home pages left out; past `limit`, the first (the
-    fact's own source) and the last (the program page, where the rest is) are kept."""
+    fact's own source) and the last (the program page, where the rest is) are kept; with a limit of one,
+    the first."""
     seen, kept = set(), []
     for source in sources:
         if source is None or not source.url or source.url in seen or is_home_page(source.url):
             continue
         seen.add(source.url)
         kept.append(source)
-    return kept if len(kept) <= limit else [*kept[:limit - 1], kept[-1]]
+    if len(kept) <= limit:
+        return kept
+    return [*kept[:limit - 1], kept[-1]] if limit > 1 else kept[:limit]
 
 
 def sources_line(sources: Iterable[Optional[SourceRef]], link: LinkStyle, language: str = DEFAULT,
@@ -154,7 +157,7 @@ def _english_note(text: Optional[str], language: str) -> Optional[str]:
     """A catalog note (written in English) for an English answer; elsewhere, where to read it."""
     if not text:
         return None
-    return _first_clause(text) + "." if language == DEFAULT else say("details_in_source", language)
+    return _first_clause(first_sentence(text)) + "." if language == DEFAULT else say("details_in_source", language)
 
 
 def money(amount: float, currency: Optional[str] = "USD") -> str:
@@ -256,10 +259,9 @@ def cost_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: 
     others = [p for p in program.prices if third_party(p)]
     if not own and not others:
         general, source = _general(facts, "cost")
-        how = f" {_first_clause(program.price_note)}." if program.price_note and language == DEFAULT else ""
-        general_line = f"In general: {general} " if language == DEFAULT and not how else ""
+        general_line = f"In general: {general} " if language == DEFAULT else ""
         return compose(
-            say("no_price", language, name=program.name) + how,
+            say("no_price", language, name=program.name),
             general_line + say("no_price_where", language),
             [page, source], link, language, links,
         )

@@ -24,6 +24,7 @@ from actions.models import (
 class SourceRef:
     title: str
     url: Optional[str]
+    third_party: bool = False  # a review or news site, not the program, its university or edX
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,13 @@ class FaqFact:
     answer: str
     as_of: Optional[str]
     source: Optional[SourceRef]
+    translations: Tuple[Tuple[str, str], ...] = ()  # (language, answer) beside the English one
+
+    def answer_in(self, language: str) -> Optional[str]:
+        """The answer in `language` ("en" is the catalog's own), or None when there is no translation."""
+        if language == "en":
+            return self.answer
+        return next((text for code, text in self.translations if code == language), None)
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ PHRASES: Dict[str, Dict[str, str]] = {
                       "es": "Los precios cambian: consulta el actual en la página del programa.",
                       "fr": "Les prix changent : vérifiez le prix actuel sur la page du programme.",
                       "pt": "Os preços mudam: confira o atual na página do programa."},
-    "stale": {"en": "That is from {year}: {where}.",
+    "stale": {"en": "That {what} is from {year}, {age} years ago: {where}.",
               "es": "Ese dato es de {year}, hace {age} años: {where}.",
               "fr": "Ce fait date de {year}, il y a {age} ans : {where}.",
               "pt": "Esse dado é de {year}, há {age} anos: {where}."},

@@ -23,6 +23,10 @@ from core.db import session_scope
 from core.languages import DEFAULT
 
 FAQ_PREFIX = "faq:"
+# The FAQ topics that are rules a topic question can be about (what a retake or the exam costs, a refund
+# window, a deadline, financial aid): only these take over from a credit/admission/career/cost answer.
+# The others (what a MicroMasters is, verified vs audit, ...) share too many words with the four topics.
+RULE_TOPICS = frozenset({"exams", "refunds", "enrollment_dates", "financial_assistance"})
 
 
 @dataclass(frozen=True)
@@ -80,14 +84,16 @@ def _topic_text(topic: str, program, view: CatalogView, link: LinkStyle, languag
     return answers.answer(topic, program, view.general, link, language=language)
 
 
-def faq_questions(view: CatalogView, text: str, threshold: float, margin: float) -> Tuple[Tuple[str, ...], bool]:
+def faq_questions(view: CatalogView, text: str, threshold: float, margin: float,
+                  only: Optional[frozenset] = None) -> Tuple[Tuple[str, ...], bool]:
     """The FAQ topics (`faq:<topic>`) the message's questions ask for, in order, and whether some
-    question matched none (it is then one of the four topics, or nothing we know)."""
+    question matched none (it is then one of the four topics, or nothing we know); with `only`, a
+    match outside those topics counts as none."""
     found, unmatched = [], False
     for part in question_parts(text):
         match = view.faq.best(part.question, threshold, margin) or (
             view.faq.best(part.with_context, threshold, margin) if part.context else None)
-        if match is None:
+        if match is None or (only is not None and match.topic not in only):
             unmatched = True
         elif FAQ_PREFIX + match.topic not in found:
             found.append(FAQ_PREFIX + match.topic)
@@ -131,7 +137,7 @@ def answer_turn(
     program_id = resolution.unique or context.program_id
     program = view.programs.get(program_id) if program_id else None
     if topics and rule_threshold is not None:
-        rules, other_questions = faq_questions(view, text, rule_threshold, rule_margin)
+        rules, other_questions = faq_questions(view, text, rule_threshold, rule_margin, RULE_TOPICS)
         if rules:
             topics = (*rules, *(topics if other_questions else ()))
     if not topics:

@@ -48,7 +48,7 @@ def test_cost_gives_the_figure_first_with_its_date_and_one_link_per_source():
     assert text.count("https://example.edu/faq") == 1
     assert text.count("https://example.edu/widgets") == 1
     assert text.splitlines()[-1] == ("Sources: Program FAQ: https://example.edu/faq · "
-                                     "TestX Widget Engineering page: https://example.edu/widgets")
+                                     "Program page: https://example.edu/widgets")
     assert "5 x $150" not in text
 
 

@@ -47,7 +47,8 @@ def test_program_specific_answers_to_the_four_questions(assistant):
     admission = assistant.text(learner, "and does it guarantee admission to a masters?")
     assert "Completing MITx Supply Chain Management does not guarantee admission" in admission
     credit = assistant.text(learner, "can I transfer the credits to another university?")
-    assert credit.startswith("Yes: MITx Supply Chain Management counts for credit") and "Zaragoza" in credit
+    assert credit.startswith("Yes: MITx Supply Chain Management counts for credit")
+    assert "more on the program page" in credit
     career = assistant.text(learner, "will it help me get a job?")
     assert "Walmart" in career and "No MicroMasters guarantees a job" in career
 

@@ -2,6 +2,7 @@
 the coverage report."""
 
 import copy
+import re
 from datetime import date
 
 import pytest
@@ -86,7 +87,8 @@ def test_a_retired_programs_answer_starts_by_saying_so_with_its_source():
         first = answers.answer(topic, program, GENERAL, freshness=NOW).splitlines()[0]
         assert first.startswith("Note: TestX Widget Engineering was retired in 2021. A source names TestX "
                                 "Widgets II as what replaced it.")
-        assert "https://example.edu/news/retired" in first and "https://next.example.edu/widgets" in first
+        assert "https://next.example.edu/widgets" in first  # where today's facts are: one link beside the note
+        assert len(re.findall(r"https?://", answers.answer(topic, program, GENERAL, freshness=NOW))) <= 2
     moved = make_program(status=StatusFact("moved", "fall 2021", "MITx Online", NEXT, "2022", NEWS))
     assert answers.answer("cost", moved, GENERAL, freshness=NOW).startswith(
         "Note: TestX Widget Engineering has moved to MITx Online in fall 2021; today's facts are there.")

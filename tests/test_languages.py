@@ -57,7 +57,7 @@ def spanish_program():
 def test_a_cost_answer_in_spanish_keeps_the_catalogs_figures_and_dates():
     text = answers.answer("cost", spanish_program(), GENERAL, language="es")
     assert text.startswith("TestX Widget Engineering: $1,350 en total, datos de 2017.")
-    assert "Fuentes: " in text and "página de TestX Widget Engineering" in text
+    assert "Fuentes: " in text and "Página del programa: https://example.edu/widgets" in text
 
 
 def test_a_credit_answer_in_french_and_portuguese():
