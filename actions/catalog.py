@@ -11,6 +11,7 @@ from actions.models import (
     CreditPathway,
     EmployerEndorsement,
     FaqAnswer,
+    FaqTranslation,
     GeneralFact,
     Institution,
     Price,
@@ -65,7 +66,11 @@ class GeneralFactText:
 
 @dataclass(frozen=True)
 class FaqFact:
-    """A sourced answer beyond the four topics; `program_id` None means it holds for every program."""
+    """A sourced answer beyond the four topics; `program_id` None means it holds for every program.
+
+    `phrasings` holds the ways learners ask it in every language the catalog has (English first, then
+    each translation's), for retrieval; `translations` holds (language, answer) pairs, which are never
+    phrasings."""
 
     topic: str
     program_id: Optional[str]
@@ -139,7 +144,7 @@ class ProgramNames:
 
 
 def _ref(source: Optional[Source]) -> Optional[SourceRef]:
-    return SourceRef(title=source.title, url=source.url) if source else None
+    return SourceRef(title=source.title, url=source.url, third_party=bool(source.third_party)) if source else None
 
 
 def catalog_revision(session: Session) -> Optional[int]:
@@ -244,11 +249,19 @@ def general_facts(session: Session) -> Dict[str, GeneralFactText]:
 def faq_facts(session: Session) -> Tuple[FaqFact, ...]:
     entries = session.execute(
         select(FaqAnswer)
-        .options(selectinload(FaqAnswer.phrasings), selectinload(FaqAnswer.source))
+        .options(
+            selectinload(FaqAnswer.phrasings),
+            selectinload(FaqAnswer.source),
+            selectinload(FaqAnswer.translations).selectinload(FaqTranslation.phrasings),
+        )
         .order_by(FaqAnswer.position)
     ).scalars()
     return tuple(
-        FaqFact(f.topic, f.program_id, f.question, tuple(p.text for p in f.phrasings), f.answer, f.as_of,
-                _ref(f.source))
+        FaqFact(
+            f.topic, f.program_id, f.question,
+            (*(p.text for p in f.phrasings), *(p.text for t in f.translations for p in t.phrasings)),
+            f.answer, f.as_of, _ref(f.source),
+            translations=tuple((t.language, t.answer) for t in f.translations),
+        )
         for f in entries
     )

@@ -13,11 +13,16 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import yaml
 from pydantic import BaseModel, Extra, StrictBool, ValidationError, validator
 
+from core.languages import DEFAULT as ENGLISH
+from core.languages import SUPPORTED
+
 TOPICS = ("credit", "admission", "career", "cost")
 FAQ_TOPIC = re.compile(r"[a-z][a-z0-9_]*")
 PRICE_KINDS = ("total", "total_computed", "per_course", "per_course_range", "capstone_or_exam", "personalised")
 RANGE_KINDS = ("per_course_range", "personalised")  # amount .. amount_max
 STATUSES = ("active", "retired", "moved", "unknown")
+# The languages an FAQ answer may be translated into: the assistant's, but English (the entry's own answer).
+TRANSLATION_LANGUAGES = tuple(code for code in SUPPORTED if code != ENGLISH)
 
 
 class CatalogFileError(ValueError):
@@ -58,6 +63,7 @@ class SourceEntry(_Strict):
     url: Optional[str]
     title: str
     as_of: Optional[str]
+    third_party: StrictBool = False  # a course-review or news site, a blog: not the program, its university or edX
 
     @validator("url")
     def _url_is_web_address(cls, value):
@@ -201,6 +207,19 @@ class ProgramEntry(_Strict):
         return value
 
 
+class FaqTranslationEntry(_Strict):
+    """An FAQ answer in another language: the same facts, and how learners ask it in that language."""
+
+    answer: str
+    phrasings: List[str] = []
+
+    @validator("answer", pre=True)
+    def _not_empty(cls, value):
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must not be empty: give the answer in this language, or leave the language out")
+        return value
+
+
 class FaqEntry(_Strict):
     """A general-FAQ answer beyond the four topics: edX-wide (program null) or one program's own."""
 
@@ -211,11 +230,23 @@ class FaqEntry(_Strict):
     answer: str
     as_of: Optional[str]
     source: str
+    translations: Dict[str, FaqTranslationEntry] = {}  # language code -> the answer in that language
 
     @validator("topic")
     def _slug(cls, value):
         if not FAQ_TOPIC.fullmatch(value):
             raise ValueError("must be a lower-case slug: letters, digits and _")
+        return value
+
+    @validator("translations", pre=True)
+    def _known_languages(cls, value):
+        if isinstance(value, dict):
+            for code in value:
+                if code == ENGLISH:
+                    raise ValueError(f"'{ENGLISH}' is the entry's own answer, not a translation")
+                if code not in TRANSLATION_LANGUAGES:
+                    languages = ", ".join(TRANSLATION_LANGUAGES)
+                    raise ValueError(f"unknown language code {code!r}: must be one of {languages}")
         return value
 
 

@@ -4,8 +4,8 @@ import hashlib
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import delete, inspect, select
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, selectinload
 
 from actions.catalog_file import CatalogFile
@@ -17,6 +17,8 @@ from actions.models import (
     EmployerEndorsement,
     FaqAnswer,
     FaqPhrasing,
+    FaqTranslation,
+    FaqTranslationPhrasing,
     GeneralFact,
     Institution,
     InstitutionName,
@@ -27,10 +29,14 @@ from actions.models import (
     ProgramStatus,
     Source,
 )
-from core.db import session_scope
+from core.db import schema_lock, session_scope
+
+SCHEMA_LOCK = 0x63617461  # a PostgreSQL advisory lock id for the catalog's schema changes
 
 # Children before parents, so foreign keys hold at every step of the replacement.
 _TABLES_IN_DELETE_ORDER = (
+    FaqTranslationPhrasing,
+    FaqTranslation,
     FaqPhrasing,
     FaqAnswer,
     ProgramSource,
@@ -49,7 +55,28 @@ _TABLES_IN_DELETE_ORDER = (
 
 
 def create_schema(engine: Engine) -> None:
-    Base.metadata.create_all(engine)
+    """Create the catalog's tables if missing, and bring a database made by an earlier release up to date:
+    new tables (program statuses, FAQ translations) are created, new columns of old tables are added."""
+    with schema_lock(engine, SCHEMA_LOCK) as connection:
+        Base.metadata.create_all(connection)
+        _upgrade(connection)
+
+
+# Columns added to a table after its first release: (table, column); each has a server default.
+ADDED_COLUMNS = ((Source.__table__, "third_party"),)
+
+
+def _upgrade(connection: Connection) -> None:
+    for table, name in ADDED_COLUMNS:
+        present = {column["name"] for column in inspect(connection).get_columns(table.name)}
+        if name in present:
+            continue
+        column = table.c[name]
+        sql_type = column.type.compile(dialect=connection.dialect)
+        default = connection.dialect.statement_compiler(connection.dialect, None).process(column.server_default.arg)
+        connection.exec_driver_sql(
+            f"ALTER TABLE {table.name} ADD COLUMN {name} {sql_type} NOT NULL DEFAULT {default}"
+        )
 
 
 def checksum(catalog: CatalogFile) -> str:
@@ -79,7 +106,8 @@ def load_catalog(engine: Engine, catalog: CatalogFile) -> int:
 
 
 def _insert(session: Session, catalog: CatalogFile) -> None:
-    session.add_all(Source(id=s.id, url=s.url, title=s.title, as_of=s.as_of) for s in catalog.sources)
+    session.add_all(Source(id=s.id, url=s.url, title=s.title, as_of=s.as_of, third_party=s.third_party)
+                    for s in catalog.sources)
     for entry in catalog.institutions:
         institution = Institution(id=entry.id, name=entry.name, country=entry.country)
         institution.short_names = [
@@ -106,7 +134,14 @@ def _insert(session: Session, catalog: CatalogFile) -> None:
         faq = FaqAnswer(position=position, topic=entry.topic, program_id=entry.program, question=entry.question,
                         answer=entry.answer, as_of=entry.as_of, source_id=entry.source)
         faq.phrasings = [FaqPhrasing(position=i, text=text) for i, text in enumerate(entry.phrasings)]
+        faq.translations = [_translation(i, language, t) for i, (language, t) in enumerate(entry.translations.items())]
         session.add(faq)
+
+
+def _translation(position: int, language: str, entry) -> FaqTranslation:
+    translation = FaqTranslation(position=position, language=language, answer=entry.answer)
+    translation.phrasings = [FaqTranslationPhrasing(position=i, text=text) for i, text in enumerate(entry.phrasings)]
+    return translation
 
 
 def _program(entry) -> Program:
@@ -165,11 +200,18 @@ def export_catalog(engine: Engine) -> dict:
             ).order_by(Program.id)
         ).scalars().all()
         faq = session.execute(
-            select(FaqAnswer).options(selectinload(FaqAnswer.phrasings)).order_by(FaqAnswer.position)
+            select(FaqAnswer).options(
+                selectinload(FaqAnswer.phrasings),
+                selectinload(FaqAnswer.translations).selectinload(FaqTranslation.phrasings),
+            ).order_by(FaqAnswer.position)
         ).scalars().all()
         return {
             "version": 1,
-            "sources": [{"id": s.id, "url": s.url, "title": s.title, "as_of": s.as_of} for s in sources],
+            "sources": [
+                {"id": s.id, "url": s.url, "title": s.title, "as_of": s.as_of,
+                 **({"third_party": True} if s.third_party else {})}
+                for s in sources
+            ],
             "institutions": [
                 {"id": i.id, "name": i.name, "short_names": [n.name for n in i.short_names], "country": i.country}
                 for i in institutions
@@ -181,10 +223,18 @@ def export_catalog(engine: Engine) -> dict:
             "faq": [
                 {"topic": f.topic, "program": f.program_id, "question": f.question,
                  "phrasings": [p.text for p in f.phrasings], "answer": f.answer, "as_of": f.as_of,
-                 "source": f.source_id}
+                 "source": f.source_id, **_translations_dict(f)}
                 for f in faq
             ],
         }
+
+
+def _translations_dict(faq: FaqAnswer) -> dict:
+    """{"translations": {language: {answer, phrasings}}}, or nothing when the answer has none."""
+    if not faq.translations:
+        return {}
+    return {"translations": {t.language: {"answer": t.answer, "phrasings": [p.text for p in t.phrasings]}
+                             for t in faq.translations}}
 
 
 def _status_dict(status) -> dict | None:

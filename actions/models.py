@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import declarative_base, relationship
 
@@ -38,6 +39,9 @@ class Source(Base):
     url = Column(Text)
     title = Column(Text, nullable=False)
     as_of = Column(Text)
+    # A course-review or news site, a blog: not the program, its university or edX. Added after the first
+    # release: `catalog_loader.create_schema` adds the column to an older database's table.
+    third_party = Column(Boolean, nullable=False, default=False, server_default=false())
 
 
 class Institution(Base):
@@ -204,6 +208,7 @@ class FaqAnswer(Base):
     source_id = Column(ForeignKey(SOURCE_FK), nullable=False)
     source = relationship(Source)
     phrasings = relationship("FaqPhrasing", order_by="FaqPhrasing.position", cascade="all, delete-orphan")
+    translations = relationship("FaqTranslation", order_by="FaqTranslation.position", cascade="all, delete-orphan")
 
 
 class FaqPhrasing(Base):
@@ -212,5 +217,31 @@ class FaqPhrasing(Base):
     __tablename__ = "faq_phrasings"
     id = Column(Integer, primary_key=True)
     faq_id = Column(ForeignKey("faq_answers.id"), nullable=False, index=True)
+    position = Column(Integer, nullable=False)
+    text = Column(Text, nullable=False)
+
+
+class FaqTranslation(Base):
+    """An FAQ answer in another language (es, fr, pt): a table of its own, so older databases gain it on the
+    next load."""
+
+    __tablename__ = "faq_translations"
+    __table_args__ = (UniqueConstraint("faq_id", "language"),)
+    id = Column(Integer, primary_key=True)
+    faq_id = Column(ForeignKey("faq_answers.id"), nullable=False, index=True)
+    position = Column(Integer, nullable=False)
+    language = Column(String(8), nullable=False)
+    answer = Column(Text, nullable=False)
+    phrasings = relationship(
+        "FaqTranslationPhrasing", order_by="FaqTranslationPhrasing.position", cascade="all, delete-orphan"
+    )
+
+
+class FaqTranslationPhrasing(Base):
+    """Ways learners ask an FAQ answer's question in the translation's language."""
+
+    __tablename__ = "faq_translation_phrasings"
+    id = Column(Integer, primary_key=True)
+    translation_id = Column(ForeignKey("faq_translations.id"), nullable=False, index=True)
     position = Column(Integer, nullable=False)
     text = Column(Text, nullable=False)

@@ -19,7 +19,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, META
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from core import languages
+from nlu_components import language_detection
 
 UNSUPPORTED_INTENT = "unsupported_language"
 LANGUAGE_ENTITY = "language"
@@ -35,12 +35,12 @@ class LanguageGate(GraphComponent):
     @classmethod
     def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> "LanguageGate":
-        languages.warm_up()
+        language_detection.warm_up()
         return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            detected = languages.detect(message.get(TEXT) or "", _hint(message))
+            detected = language_detection.detect(message.get(TEXT) or "", _hint(message))
             if detected is None:
                 continue
             entity = {"entity": LANGUAGE_ENTITY, "value": detected.code, "start": 0,

@@ -9,6 +9,7 @@ from actions import answers
 from actions.catalog import CreditFact, PriceFact, SourceRef
 from actions.questions import question_parts
 from core import languages, notices
+from nlu_components import language_detection
 from tests.test_answers import FAQ, GENERAL, PAGE, make_program
 
 REVIEW_SITE = SourceRef("Class Central", "https://www.classcentral.com/report/mitx-sds", third_party=True)
@@ -30,14 +31,20 @@ LINK = re.compile(r"https?://")
     ("这个项目多少钱", "zh"),
 ])
 def test_the_language_of_a_question(text, code):
-    detected = languages.detect(text)
+    detected = language_detection.detect(text)
     assert detected is not None and detected.code == code
     assert detected.supported == (code in languages.SUPPORTED)
 
 
 @pytest.mark.parametrize("text", ["ok", "SCM", "hi", "/ask_cost", "👍👍", ""])
 def test_too_short_to_tell_gives_no_verdict(text):
-    assert languages.detect(text) is None
+    assert language_detection.detect(text) is None
+
+
+@pytest.mark.parametrize("text", ["zzqx vvbn", "xkcd blorp", "asdfgh jkl"])
+def test_a_keyboard_mash_is_never_called_an_unsupported_language(text):
+    detected = language_detection.detect(text)
+    assert detected is None or detected.supported, detected
 
 
 def test_browser_tags_and_the_language_answered_in():
@@ -110,3 +117,8 @@ def test_two_questions_are_two_parts():
     assert [p.question for p in parts] == ["How much does SCM cost?", "Can I get financial aid?"]
     spanish = question_parts("¿Cuánto cuesta el de supply chain y puedo pedir ayuda financiera?")
     assert len(spanish) == 2
+
+
+def test_a_one_megabyte_message_is_read_from_its_start():
+    """lingua's memory grows with the length of a word: the detection reads only the message's start."""
+    assert language_detection.detect("how much does it cost " + "a" * 1_000_000) == language_detection.Detected("en")

@@ -39,7 +39,7 @@ RASA_DOCKERFILE = DEPLOY / "docker" / "rasa.Dockerfile"
 ACTIONS_DOCKERFILE = DEPLOY / "docker" / "actions.Dockerfile"
 BASE_IMAGES = {RASA_DOCKERFILE: ("rasa/rasa", "rasa"), ACTIONS_DOCKERFILE: ("rasa/rasa-sdk", "rasa-sdk")}
 APP_DIR = PurePosixPath("/app")  # WORKDIR of both official images
-PROJECT_PACKAGES = ("actions", "analytics", "channels", "core", "dashboard", "ops")
+PROJECT_PACKAGES = ("actions", "analytics", "channels", "core", "dashboard", "nlu_components", "ops")
 PINNING_FILES = ("constraints.txt", "app.txt")  # requirements/ files whose `==` pins the images must keep
 SECRET_LIKE = re.compile(r"(TOKEN|SECRET|PASSWORD|PASS|AUTH)$")
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
@@ -50,6 +50,7 @@ DEFAULTS_ON_PURPOSE = {
     "FAQ_MATCH_THRESHOLD": "tuned on the training data (python -m bench.faq_threshold), not per deployment",
     "FAQ_OFF_DOMAIN_THRESHOLD": "tuned on the training data (python -m bench.faq_threshold), not per deployment",
     "FAQ_MATCH_MARGIN": "tuned on the training data (python -m bench.faq_threshold), not per deployment",
+    "FAQ_RULE_THRESHOLD": "tuned on the dev questions (make bench), not per deployment",
     "RASA_SPEEDUPS": "off only to measure Rasa as shipped (make cluster-drill); deployments keep the default",
     "SLACK_API_URL": "Slack's own Web API; only the tests point it at a stand-in",
     "SLACK_RETRY_SECONDS": "how often refused handoff posts are retried; the default suits production",

@@ -3,13 +3,21 @@
 # Build from the repository root:
 #   docker build -f deploy/docker/rasa.Dockerfile -t micromasters-rasa:<tag> .
 # The model is trained in the first stage, so an image always carries the model of its own
-# config.yml, domain.yml and data/; `rasa train` needs no network for this pipeline.
+# config.yml, domain.yml and data/; `rasa train` needs no network for this pipeline beyond pip. The
+# pipeline's language gate (nlu_components/, core/languages.py) is loaded by name, so training needs it
+# and lingua (its models are inside the wheel).
 # The same image runs the analytics feed (python -m analytics.feed) and the staff dashboard
 # (python -m dashboard): they need what Rasa brings (SQLAlchemy, psycopg2, aio-pika, scikit-learn,
 # matplotlib, slack_sdk, aiohttp, PyJWT), which the action server's image does not have.
 
 FROM rasa/rasa:3.6.21 AS train
 ENV RASA_TELEMETRY_ENABLED=false
+USER root
+COPY requirements/app.txt /tmp/requirements/
+RUN pip install --no-cache-dir -c /tmp/requirements/app.txt lingua-language-detector && rm -rf /tmp/requirements
+USER 1001
+COPY core/ core/
+COPY nlu_components/ nlu_components/
 COPY config.yml domain.yml ./
 COPY data/ data/
 RUN rasa train --fixed-model-name micromasters --out models
@@ -27,7 +35,7 @@ ENV RASA_TELEMETRY_ENABLED=false \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
 
-# Beyond Rasa's own dependencies: markdown-it-py (core/slack_text.py), cachetools (the tracker store's
+# Beyond Rasa's own dependencies: lingua-language-detector (the language gate, core/languages.py), markdown-it-py (core/slack_text.py), cachetools (the tracker store's
 # cache of conversations, channels/tracker_store.py), the project's pins of python-socketio/engineio
 # (5.10 breaks Rasa 3.6's socket.io sessions) and jsonschema (speed), and for the feed and the
 # dashboard spaCy (the tokenizer of actions/programs.py, no model; an extra of Rasa, not in its image)
@@ -40,7 +48,7 @@ COPY requirements/constraints.txt requirements/app.txt requirements/rasa-deps.tx
 RUN sed 's/\[[^]]*\]//' /tmp/requirements/rasa-deps.txt > /tmp/requirements/rasa-ranges.txt \
  && pip install --no-cache-dir -c /tmp/requirements/constraints.txt -c /tmp/requirements/app.txt \
       -c /tmp/requirements/rasa-ranges.txt \
-      markdown-it-py cachetools python-socketio python-engineio jsonschema \
+      lingua-language-detector markdown-it-py cachetools python-socketio python-engineio jsonschema \
       numpy scipy scikit-learn matplotlib spacy \
  && rm -rf /tmp/requirements
 USER 1001
@@ -54,6 +62,7 @@ COPY analytics/ analytics/
 COPY channels/ channels/
 COPY core/ core/
 COPY dashboard/ dashboard/
+COPY nlu_components/ nlu_components/
 COPY deploy/docker/rasa-run.sh rasa-run.sh
 COPY --from=web /build/web/node_modules/chart.js/dist/chart.umd.js web/node_modules/chart.js/dist/chart.umd.js
 COPY --from=train /app/models/micromasters.tar.gz models/micromasters.tar.gz
