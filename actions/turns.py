@@ -26,7 +26,7 @@ FAQ_PREFIX = "faq:"
 # The FAQ topics that are rules a topic question can be about (what a retake or the exam costs, a refund
 # window, a deadline, financial aid): only these take over from a credit/admission/career/cost answer.
 # The others (what a MicroMasters is, verified vs audit, ...) share too many words with the four topics.
-RULE_TOPICS = frozenset({"exams", "refunds", "enrollment_dates", "financial_assistance"})
+RULE_TOPICS = frozenset({"exams", "exam_retakes", "refunds", "enrollment_dates", "financial_assistance"})
 
 
 @dataclass(frozen=True)

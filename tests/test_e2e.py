@@ -382,7 +382,7 @@ def test_the_long_capstone_question_gets_the_retake_rule(assistant):
     learner = new_sender()
     reply = assistant.text(learner, "I finished 3 of the 5 courses in the statistics and data science program but "
                                     "I failed the capstone exam, can I retake it and how much would that cost?")
-    assert [m.get("answer", {}).get("topic") for m in answered(assistant, learner)] == ["faq:exams"]
+    assert [m.get("answer", {}).get("topic") for m in answered(assistant, learner)] == ["faq:exam_retakes"]
     assert "twice" in reply and "per course" not in reply
 
 
