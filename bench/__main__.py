@@ -26,6 +26,7 @@ import requests
 
 from actions.catalog import faq_facts
 from actions.faq import FaqIndex
+from bench.answer_eval import answer_level
 from bench.measure import WARMUP_MESSAGES, dev_set_scores, read_nlu_examples, real_question_scores, rest_latency
 from bench.report import ConfigResult, render
 from bench.scoring import FRESH_TEST_DIR, read_real_questions
@@ -41,6 +42,7 @@ RASA = str(VENV_BIN / "rasa")
 DEV_SET = PROJECT_ROOT / "tests" / "nlu_dev.yml"
 RESULTS = BENCH_DIR / "results" / "latest.md"
 ERRORS = BENCH_DIR / "results" / "real_question_errors.md"
+ANSWER_ERRORS = BENCH_DIR / "results" / "answer_errors.md"
 PROGRESS_EVERY_SECONDS = 30
 # The benchmark talks to its servers as an operator would: the action server wants its shared secret,
 # and Rasa's HTTP API (for /model/parse) is on only with a token. Both are made for this run.
@@ -91,6 +93,7 @@ class Bench:
         self.fresh_questions = read_real_questions(FRESH_TEST_DIR)
         self.faq: FaqIndex | None = None
         self.errors_text = ""
+        self.answer_errors_text = ""
         self.snapshot = work / "project"
         self.action_server: subprocess.Popen | None = None
         self.action_url = ""
@@ -210,6 +213,13 @@ class Bench:
                 fresh = real_question_scores(session, base_url, self.fresh_questions, self.faq)
                 say(f"  four-topic accuracy {fresh.scores.four_topic_accuracy:.3f}, out-of-scope given a topic "
                     f"answer {fresh.scores.oos_topic_share:.3f}")
+                subjects = frozenset(fact.topic for fact in self.faq.facts)
+                say(f"  answers: asking the {len(self.real_questions)} dev questions over REST...")
+                answers = answer_level(session, base_url, self.real_questions, subjects)
+                say(f"  acceptable {answers.overall.share('acceptable'):.3f}, "
+                    f"wrong {answers.overall.share('wrong'):.3f}")
+                say(f"  answers: asking the {len(self.fresh_questions)} fresh test questions over REST...")
+                fresh_answers = answer_level(session, base_url, self.fresh_questions, subjects)
                 say(f"  latency: {WARMUP_MESSAGES} warm-up + {self.latency_messages} timed REST messages...")
                 latency = rest_latency(session, base_url, self.latency_messages)
                 self.check_action_server()
@@ -237,6 +247,8 @@ class Bench:
             fresh=fresh,
             words_median=latency.words_median,
             words_p95=latency.words_p95,
+            answers=answers,
+            fresh_answers=fresh_answers,
         )
 
     def run(self, only: str | None) -> str:
@@ -246,6 +258,7 @@ class Bench:
         action_server = self.start_action_server(self.load_catalog())
         results = {name: self.run_config(config) for name, config in CONFIGS.items() if only in (None, name)}
         self.errors_text = error_list(results)
+        self.answer_errors_text = answer_error_list(results)
         action_rss = peak_rss_mb(action_server.pid)
         say("stopping the action server")
         self.processes.stop(action_server)
@@ -272,6 +285,19 @@ def error_list(results: dict) -> str:
         for asked, answered, intent, question in sorted(result.real.errors):
             cell = " ".join(question.split()).replace("|", "\\|")
             lines.append(f"| {asked} | {answered} | {intent} | {cell} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def answer_error_list(results: dict) -> str:
+    """Every dev question not answered acceptably, per config (never the fresh test set's)."""
+    lines = ["# Dev questions not answered acceptably (answer level)", ""]
+    for result in results.values():
+        lines += [f"## {result.label} config ({len(result.answers.errors)})", "",
+                  "| verdict | acceptable | answered | question |", "|---|---|---|---|"]
+        for verdict, accept, answered, question in sorted(result.answers.errors):
+            cell = " ".join(question.split()).replace("|", "\\|")
+            lines.append(f"| {verdict} | {accept} | {answered} | {cell} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -340,6 +366,8 @@ def main(argv: list[str] | None = None) -> int:
     say(f"wrote {RESULTS}")
     ERRORS.write_text(bench.errors_text, encoding="utf-8")
     say(f"wrote {ERRORS}")
+    ANSWER_ERRORS.write_text(bench.answer_errors_text, encoding="utf-8")
+    say(f"wrote {ANSWER_ERRORS}")
     return 0
 
 

@@ -46,6 +46,8 @@ class RealQuestion:
     url: str
     label: str
     faq: Optional[str]
+    language: str = "en"  # ISO 639-1 code of the question's language
+    accept: Tuple[str, ...] = ()  # more answer keys that would help ("faq:refunds"), beside the labels
 
 
 def read_real_questions(folder: Path = REAL_QUESTIONS_DIR) -> List[RealQuestion]:
@@ -54,7 +56,8 @@ def read_real_questions(folder: Path = REAL_QUESTIONS_DIR) -> List[RealQuestion]
         for item in yaml.safe_load(path.read_text(encoding="utf-8"))["questions"]:
             faq = item.get("faq")
             questions.append(RealQuestion(str(item["text"]), item["url"], label_of_topics(item.get("topics") or ()),
-                                          None if faq in (None, "none") else faq))
+                                          None if faq in (None, "none") else faq, str(item.get("language") or "en"),
+                                          tuple(item.get("accept") or ())))
     return questions
 
 
