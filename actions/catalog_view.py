@@ -9,14 +9,16 @@ revision's snapshot while the turns that need it at the same moment wait for it,
 building its own; the action server builds the first one before it starts answering (`prepare`).
 """
 
+import re
 import threading
 from dataclasses import dataclass
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence, Set
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from actions.catalog import (
+    FaqFact,
     GeneralFactText,
     ProgramFacts,
     all_program_facts,
@@ -61,16 +63,24 @@ def current_view(session: Session) -> CatalogView:
         view = _cached(key, revision)  # built by the thread this one waited for
         if view is not None:
             return view
+        faq = faq_facts(session)
         view = CatalogView(
             revision=revision,
-            resolver=ProgramResolver(program_names(session)),
+            resolver=ProgramResolver(program_names(session), faq_words(faq)),
             programs=all_program_facts(session),
             general=general_facts(session),
-            faq=FaqIndex(faq_facts(session)),
+            faq=FaqIndex(faq),
         )
         with _lock:
             _views[key] = view
     return view
+
+
+def faq_words(faq: Sequence[FaqFact]) -> Set[str]:
+    """Every word of the FAQ's questions, phrasings and answers, in all the catalog's languages."""
+    texts = (text for fact in faq for text in (fact.question, fact.answer, *fact.phrasings,
+                                                *(answer for _, answer in fact.translations)))
+    return {word for text in texts for word in re.findall(r"[^\W\d_]+", text.lower())}
 
 
 def prepare(engine: Optional[Engine] = None) -> Optional[int]:

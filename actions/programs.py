@@ -9,7 +9,9 @@ of evidence:
 - weak: an institution or edX org ("Columbia", "MITx"), which may offer several programs.
 
 The strongest kind present decides; weaker evidence only narrows a tie ("the columbia AI one").
-Typos are mended first: a word close to a catalog word (difflib ratio >= 0.8) is read as that word.
+Typos are mended first: a word close to a catalog word (difflib ratio >= 0.8) is read as that word,
+unless it is a word the catalog's FAQ uses in any of its languages ("financiera" is Spanish for
+"financial", not a typo for MITx Finance).
 """
 
 import difflib
@@ -96,7 +98,8 @@ def _variants(title: str) -> Set[str]:
 
 
 class ProgramResolver:
-    def __init__(self, programs: Sequence[ProgramNames]):
+    def __init__(self, programs: Sequence[ProgramNames], known_words: Iterable[str] = ()):
+        """`known_words`: real words (the FAQ's questions, phrasings and answers) never read as typos."""
         self._nlp = spacy.blank("en")
         self._matcher = PhraseMatcher(self._nlp.vocab, attr="LOWER")
         self._owners: Dict[str, Set[str]] = {}  # match key -> program ids
@@ -111,6 +114,7 @@ class ProgramResolver:
              if len(t) >= _MIN_FUZZY_LENGTH and t.is_alpha}
         )
         self._vocabulary_set = set(self._vocabulary)
+        self._real_words = {word.lower() for word in known_words} - self._vocabulary_set
 
     def _phrases(self, programs: Sequence[ProgramNames]) -> Dict[Tuple[str, str], Set[str]]:
         phrases: Dict[Tuple[str, str], Set[str]] = {}
@@ -153,6 +157,7 @@ class ProgramResolver:
                 and len(lower) >= _MIN_FUZZY_LENGTH
                 and lower not in self._vocabulary_set
                 and lower not in _COMMON_WORDS
+                and lower not in self._real_words
             ):
                 close = difflib.get_close_matches(lower, self._vocabulary, n=1, cutoff=_FUZZY_CUTOFF)
                 if close:

@@ -360,6 +360,21 @@ def test_a_question_in_spanish_french_or_portuguese_gets_the_answer_in_that_lang
     assert not follow_up.startswith("Sorry")
 
 
+@pytest.mark.parametrize("question, topic, fragment, language", [
+    ("¿puedo pedir ayuda financiera para pagar los cursos?", "faq:financial_assistance", "descuento", "es"),
+    ("comment obtenir un remboursement si je me désinscris ?", "faq:refunds", "rembours", "fr"),
+    ("como funcionam os exames, são supervisionados?", "faq:exams", "provas", "pt"),
+])
+def test_a_general_faq_question_in_another_language_gets_the_translated_answer(
+        assistant, question, topic, fragment, language):
+    learner = new_sender()
+    reply = assistant.text(learner, question)
+    [meta] = answered(assistant, learner)
+    assert (meta["answer"]["topic"], meta["answer"]["language"]) == (topic, language), meta
+    assert fragment in reply.lower() and "inglés" not in reply and "anglais" not in reply, reply
+    assert "https://" in reply
+
+
 def test_the_browsers_language_starts_the_conversation_in_it(assistant):
     learner = new_sender()
     assert assistant.text(learner, "/greet", {"language": "pt-BR"}).startswith("Olá! Respondo a perguntas")

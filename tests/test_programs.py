@@ -2,7 +2,8 @@
 
 import pytest
 
-from actions.catalog import program_names
+from actions.catalog import faq_facts, program_names
+from actions.catalog_view import faq_words
 from actions.programs import ProgramResolver
 from core.db import engine_for, session_scope
 
@@ -83,3 +84,13 @@ def test_names_no_program(resolver, text):
 
 def test_a_very_long_message_is_handled(resolver):
     assert resolver.resolve("supply chain " + "blah " * 5000).program_ids == (SCM,)
+
+
+def test_a_real_word_of_the_faq_is_never_mended_into_a_program_name(sqlite_catalog_url):
+    with session_scope(engine_for(sqlite_catalog_url)) as session:
+        names, faq = program_names(session), faq_facts(session)
+    question = "¿puedo pedir ayuda financiera para pagar los cursos?"
+    assert ProgramResolver(names).resolve(question).unique == "mitx-finance"  # "financiera" reads as a typo
+    with_faq = ProgramResolver(names, faq_words(faq))
+    assert with_faq.resolve(question).program_ids == ()
+    assert with_faq.resolve("how much is the finanse micromasters").unique == "mitx-finance"
