@@ -15,7 +15,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -23,9 +23,14 @@ PAYLOAD_PREFIX = "/"
 
 
 def has_known_features(message: Message) -> bool:
-    """Whether any sparse feature of the message's text is non-zero."""
-    _, sentence = message.get_sparse_features(TEXT)
-    return sentence is not None and sentence.features.nnz > 0 and abs(sentence.features).sum() > 0
+    """Whether any sparse sentence feature of the message's text is non-zero.
+
+    Only sentence features are read: the per-token ones may be computed lazily
+    (channels/sentence_features.py), and reading them here would compute them for nothing.
+    """
+    return any(features.attribute == TEXT and features.type == FEATURE_TYPE_SENTENCE
+               and features.is_sparse() and abs(features.features).sum() > 0
+               for features in message.features)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
