@@ -1,6 +1,6 @@
 # The project's vocabulary: run, test, train, bench, shell, lint, catalog.
 # cluster: several Rasa servers behind HAProxy on Redis, PostgreSQL and RabbitMQ.
-.PHONY: run cluster cluster-drill test train bench drill shell lint catalog setup clean retention erase \
+.PHONY: run cluster cluster-drill test train bench drill shell lint catalog catalog-sync setup clean retention erase \
 	dashboard analytics review-export digest analytics-bench
 
 run:            ## set up, load the catalog, train if needed, start both servers (Ctrl-C stops)
@@ -58,6 +58,10 @@ lint:           ## ruff
 catalog:        ## validate and load catalog/catalog.yaml into DATABASE_URL
 	scripts/setup.sh >/dev/null
 	.venv/bin/python -m actions.catalog_cli load
+
+catalog-sync:   ## lay course-discovery's programs and pathways (DISCOVERY_*) over the catalog file and load
+	scripts/setup.sh >/dev/null
+	.venv/bin/python -m actions.catalog_cli sync $(if $(DRY_RUN),--dry-run)
 
 setup:          ## create .venv and install everything
 	scripts/setup.sh

@@ -2,12 +2,15 @@
 
     python -m actions.catalog_cli validate [FILE]   # check a file, touch nothing
     python -m actions.catalog_cli load [FILE]       # replace the database's catalog (all or nothing)
+    python -m actions.catalog_cli sync [--dry-run]  # course-discovery's facts over FILE, loaded if changed
     python -m actions.catalog_cli export [FILE]     # write the database's catalog as YAML ('-' = stdout)
     python -m actions.catalog_cli status            # revision and counts of the loaded catalog
     python -m actions.catalog_cli status --coverage # and, per fact type, programs with it and as-of years
 
 FILE defaults to CATALOG_FILE; the database is DATABASE_URL (see core/settings.py).
-Exit codes: 0 done, 1 invalid file (nothing written), 2 database error (nothing written).
+`load` keeps the facts the last `sync` took from course-discovery (they live beside the file).
+Exit codes: 0 done, 1 invalid file (nothing written), 2 database error (nothing written),
+3 course-discovery unreachable, refusing or malformed (nothing written).
 """
 
 import argparse
@@ -22,6 +25,8 @@ from actions.catalog import all_program_facts
 from actions.catalog_file import CatalogFileError, parse_catalog, read_catalog
 from actions.catalog_loader import create_schema, export_catalog, load_catalog
 from actions.coverage import coverage_table
+from actions.discovery import DiscoveryClient, DiscoveryConfig, DiscoveryError
+from actions.discovery_sync import sync, with_stored_snapshot
 from actions.models import CatalogRevision, CreditPathway, FaqAnswer, Price, Program
 from core import settings
 from core.db import engine_for, session_scope
@@ -29,9 +34,10 @@ from core.db import engine_for, session_scope
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="catalog", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["validate", "load", "export", "status"])
+    parser.add_argument("command", choices=["validate", "load", "export", "status", "sync"])
     parser.add_argument("file", nargs="?", help="catalog file (default: CATALOG_FILE)")
     parser.add_argument("--database-url", default=None, help="default: DATABASE_URL")
+    parser.add_argument("--dry-run", action="store_true", help="sync: print what would change, write nothing")
     parser.add_argument("--coverage", action="store_true", help="status: per fact type, coverage and as-of years")
     args = parser.parse_args(argv)
     url = args.database_url or settings.database_url()
@@ -41,18 +47,27 @@ def main(argv=None) -> int:
         if args.command == "status":
             return _status(url, args.coverage)
         path = Path(args.file) if args.file else settings.catalog_file()
+        if args.command == "sync":
+            with DiscoveryClient(DiscoveryConfig.from_settings()) as client:
+                sync(engine_for(url), path, client, dry_run=args.dry_run)
+            return 0
         catalog = read_catalog(path)
         if args.command == "validate":
             print(f"{path}: valid ({len(catalog.programs)} programs, {len(catalog.faq)} FAQ answers, "
                   f"{len(catalog.sources)} sources)")
             return 0
-        revision = load_catalog(engine_for(url), catalog)
+        engine = engine_for(url)
+        catalog = parse_catalog(with_stored_snapshot(engine, catalog.dict()), path)
+        revision = load_catalog(engine, catalog)
         print(f"loaded {len(catalog.programs)} programs and {len(catalog.faq)} FAQ answers from {path} "
               f"into {_safe(url)} (revision {revision})")
         return 0
     except CatalogFileError as error:
         print(f"error: {error}\nnothing was written to the database.", file=sys.stderr)
         return 1
+    except DiscoveryError as error:
+        print(f"error: {error}\nnothing was written to the database.", file=sys.stderr)
+        return 3
     except SQLAlchemyError as error:
         print(f"error: database {_safe(url)}: {error.__class__.__name__}: {error}\n"
               "nothing was written to the database.", file=sys.stderr)

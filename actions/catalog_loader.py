@@ -3,6 +3,7 @@
 import hashlib
 import json
 from datetime import datetime, timezone
+from typing import Optional
 
 from sqlalchemy import delete, inspect, select
 from sqlalchemy.engine import Connection, Engine
@@ -14,6 +15,7 @@ from actions.models import (
     CatalogRevision,
     CourseCode,
     CreditPathway,
+    DiscoverySnapshot,
     EmployerEndorsement,
     FaqAnswer,
     FaqPhrasing,
@@ -84,14 +86,17 @@ def checksum(catalog: CatalogFile) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def load_catalog(engine: Engine, catalog: CatalogFile) -> int:
+def load_catalog(engine: Engine, catalog: CatalogFile, snapshot: Optional[DiscoverySnapshot] = None) -> int:
     """Replace the database's catalog with `catalog` in one transaction; return the new revision.
 
+    `snapshot`, from a sync, replaces the stored course-discovery answer in the same transaction.
     Any failure (a constraint, a lost connection) rolls the whole load back, leaving the previous
     catalog exactly as it was.
     """
     create_schema(engine)
     with session_scope(engine) as session:
+        if snapshot is not None:
+            session.merge(snapshot)
         previous = session.get(CatalogRevision, 1)
         for model in _TABLES_IN_DELETE_ORDER:
             session.execute(delete(model))
@@ -285,3 +290,20 @@ def _program_dict(p: Program) -> dict:
         ],
         "sources": [s.source_id for s in p.sources],
     }
+
+
+def stored_snapshot(engine: Engine) -> Optional[DiscoverySnapshot]:
+    """The course-discovery answer the last sync loaded, if any."""
+    create_schema(engine)
+    with session_scope(engine) as session:
+        row = session.get(DiscoverySnapshot, 1)
+        if row is not None:
+            session.expunge(row)
+        return row
+
+
+def loaded_checksum(engine: Engine) -> Optional[str]:
+    create_schema(engine)
+    with session_scope(engine) as session:
+        stamp = session.get(CatalogRevision, 1)
+        return stamp.checksum if stamp else None

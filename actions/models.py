@@ -245,3 +245,14 @@ class FaqTranslationPhrasing(Base):
     translation_id = Column(ForeignKey("faq_translations.id"), nullable=False, index=True)
     position = Column(Integer, nullable=False)
     text = Column(Text, nullable=False)
+
+
+class DiscoverySnapshot(Base):
+    """The last course-discovery answer a sync loaded (one row), so `catalog load` of an edited file
+    lays the same API facts over it again instead of dropping them until the next sync."""
+
+    __tablename__ = "discovery_snapshot"
+    id = Column(Integer, primary_key=True)
+    api_url = Column(Text, nullable=False)
+    fetched_at = Column(DateTime(timezone=True), nullable=False)
+    payload = Column(Text, nullable=False)  # JSON: {"programs": [...], "pathways": [...]}

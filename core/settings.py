@@ -47,10 +47,15 @@
 | DASHBOARD_SECRET | (`make run` makes one) | signs dashboard links and sessions; both servers need the same |
 | DASHBOARD_LINK_MINUTES / DASHBOARD_SESSION_HOURS | 10 / 8 | how long a signed link, and the sign-in it gives, last |
 | DIGEST_WEEKDAY / DIGEST_HOUR | 0 (Monday) / 9 | when the weekly digest is posted to the support channel (UTC) |
+| DISCOVERY_API_URL | (none) | Open edX course-discovery's base URL (`https://discovery.edx.org`); none: no sync |
+| DISCOVERY_OAUTH_URL | (none) | the LMS that issues its tokens (`https://courses.edx.org`): POST /oauth2/access_token |
+| DISCOVERY_CLIENT_ID / DISCOVERY_CLIENT_SECRET | (none) | the OAuth2 client-credentials application for the sync |
+| DISCOVERY_TIMEOUT_SECONDS | 20 | longest wait for one course-discovery answer (then retried, with back-off) |
+| DISCOVERY_SYNC_HOURS | 24 | how often `make run` syncs the catalog from course-discovery, when it is configured |
 
-Secrets (the Slack token and signing secret, RASA_API_TOKEN, ACTION_SERVER_TOKEN, DASHBOARD_SECRET) come only from the
-environment or a `.env` file that git ignores; `scripts/run.sh` reads `.env` if present. They are never
-printed by `python -m core.settings`.
+Secrets (the Slack token and signing secret, DISCOVERY_CLIENT_SECRET, RASA_API_TOKEN, ACTION_SERVER_TOKEN,
+DASHBOARD_SECRET) come only from the environment or a `.env` file that git ignores; `scripts/run.sh` reads
+`.env` if present. They are never printed by `python -m core.settings`.
 
 `python -m core.settings` prints these as shell `export` lines, which is how the Makefile's
 scripts give the Rasa server (whose endpoints.yml reads `${...}` variables) the same defaults.
@@ -292,6 +297,30 @@ def digest_weekday() -> int:
 
 def digest_hour() -> int:
     return int(_env("DIGEST_HOUR") or 9)
+
+
+def discovery_api_url() -> str:
+    return _env("DISCOVERY_API_URL").rstrip("/")
+
+
+def discovery_oauth_url() -> str:
+    return _env("DISCOVERY_OAUTH_URL").rstrip("/")
+
+
+def discovery_client_id() -> str:
+    return _env("DISCOVERY_CLIENT_ID")
+
+
+def discovery_client_secret() -> str:
+    return _env("DISCOVERY_CLIENT_SECRET")
+
+
+def discovery_timeout_seconds() -> float:
+    return float(_env("DISCOVERY_TIMEOUT_SECONDS") or 20)
+
+
+def discovery_sync_hours() -> float:
+    return float(_env("DISCOVERY_SYNC_HOURS") or 24)
 
 
 def handoff_enabled() -> bool:
