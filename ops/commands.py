@@ -50,6 +50,11 @@ def analytics_feed_command() -> List[str]:
     return [str(VENV_BIN / "python"), "-m", "analytics.feed"]
 
 
+def catalog_sync_command() -> List[str]:
+    """The daily course-discovery sync (actions/sync_schedule.py); `make run` starts it only when configured."""
+    return [str(VENV_BIN / "python"), "-m", "actions.sync_schedule"]
+
+
 def dashboard_command() -> List[str]:
     return [str(VENV_BIN / "python"), "-m", "dashboard"]
 
@@ -62,6 +67,8 @@ def supervisord_config(project_root: Path, var_dir: Path, model: Path) -> str:
     rasa = rasa_server_command(model, api_token=TOKEN_PLACEHOLDER if settings.rasa_api_token() else "")
     programs = {"actions": action_server_command(), "rasa": rasa, "web": web_page_command(),
                 "analytics": analytics_feed_command(), "dashboard": dashboard_command()}
+    if settings.discovery_api_url():
+        programs["catalog-sync"] = catalog_sync_command()
     return supervisord_programs(project_root, var_dir, programs)
 
 

@@ -175,3 +175,33 @@ def test_the_merged_catalog_is_a_valid_catalog_file(engine, standin, curated_fil
         sync(engine, curated_file, client, report=lambda _: None)
     parse_catalog(export_catalog(engine))
     load_catalog(engine, parse_catalog(export_catalog(engine)))
+
+
+def test_the_scheduled_sync_posts_its_changes_and_its_failures_to_the_support_channel(
+        standin, slack, curated_file, tmp_path, monkeypatch):
+    from actions import sync_schedule
+    from tests.conftest import SLACK_TOKEN
+
+    database_url = f"sqlite:///{tmp_path / 'scheduled.db'}"
+    for name, value in {"DATABASE_URL": database_url, "CATALOG_FILE": str(curated_file),
+                        "DISCOVERY_API_URL": standin.url, "DISCOVERY_OAUTH_URL": standin.url,
+                        "DISCOVERY_CLIENT_ID": standin.client_id, "DISCOVERY_CLIENT_SECRET": standin.client_secret,
+                        "SLACK_BOT_TOKEN": SLACK_TOKEN, "SLACK_SUPPORT_CHANNEL": "CSUPPORT",
+                        "SLACK_API_URL": slack.api_url}.items():
+        monkeypatch.setenv(name, value)
+    slack.calls.clear()
+
+    def posts():
+        return [c["text"] for c in slack.calls if c["method"] == "chat.postMessage" and c.get("channel") == "CSUPPORT"]
+
+    assert sync_schedule.run_once() is not None
+    [first] = posts()
+    assert "first load" in first
+    standin.program(NEW).update(status="retired", title="Data <Engineering> & Pipelines")
+    sync_schedule.run_once()
+    assert "ExampleX Data &lt;Engineering&gt; &amp; Pipelines: status active -&gt; retired" in posts()[-1]
+    sync_schedule.run_once()  # nothing changed: nothing posted
+    assert len(posts()) == 2
+    monkeypatch.setenv("DISCOVERY_CLIENT_SECRET", "wrong")
+    assert sync_schedule.run_once() is None
+    assert "sync failed" in posts()[-1] and "nothing was changed" in posts()[-1]
