@@ -53,6 +53,13 @@ DEFAULTS_ON_PURPOSE = {
     "FAQ_RULE_THRESHOLD": "tuned on the dev questions (make bench), not per deployment",
     "RASA_SPEEDUPS": "off only to measure Rasa as shipped (make cluster-drill); deployments keep the default",
     "SLACK_API_URL": "Slack's own Web API; only the tests point it at a stand-in",
+    "DISCOVERY_API_URL": "the course-discovery sync is off until a deployment configures it; the manifests "
+                         "do not schedule it yet (make run does)",
+    "DISCOVERY_OAUTH_URL": "only with DISCOVERY_API_URL (off: see there)",
+    "DISCOVERY_CLIENT_ID": "only with DISCOVERY_API_URL (off: see there)",
+    "DISCOVERY_CLIENT_SECRET": "only with DISCOVERY_API_URL (off: see there)",
+    "DISCOVERY_TIMEOUT_SECONDS": "the default suits edX's service; only the tests shorten it",
+    "DISCOVERY_SYNC_HOURS": "daily, as the sync is meant to run",
     "SLACK_RETRY_SECONDS": "how often refused handoff posts are retried; the default suits production",
     "RASA_PORT": "the command line's --port decides (checked against the manifests below)",
     "ACTION_PORT": "the command line's --port decides (checked against the manifests below)",

@@ -20,6 +20,7 @@ RUN sed 's/\[[^]]*\]//' /tmp/requirements/rasa-deps.txt > /tmp/requirements/rasa
  && pip install --no-cache-dir -c /tmp/requirements/constraints.txt -c /tmp/requirements/app.txt \
       -c /tmp/requirements/rasa-ranges.txt \
       SQLAlchemy psycopg2-binary PyYAML pydantic numpy scikit-learn spacy markdown-it-py slack_sdk \
+      requests urllib3 APScheduler \
  && rm -rf /tmp/requirements
 USER 1001
 
