@@ -16,7 +16,8 @@
 - an API field that is empty or missing changes nothing.
 
 `changes` lists what a load of the merged catalog would change, for a person to read: new programs,
-status changes, price changes, pathways added or dropped. A second sync of the same API answers
+status changes, price changes, pathways added or dropped, and each conflict between a curated price
+and the API's of the same family (total, per course, exam), both named. A second sync of the same API answers
 changes nothing: facts that did not change keep their first as-of date.
 """
 
@@ -24,6 +25,7 @@ import copy
 import re
 from typing import Dict, Iterable, List, Optional, Tuple
 
+from actions.answers import PRICE_FAMILIES
 from actions.discovery import Snapshot
 
 SOURCE_PREFIX = "course-discovery-"
@@ -273,5 +275,13 @@ def _price_changes(before: List[Dict], after: List[Dict]) -> List[str]:
         return f"{price['kind']} {amount} {price.get('currency') or ''} ({origin}, as of {price.get('as_of')})"
 
     old, new = {key(p): p for p in before}, {key(p): p for p in after}
-    return ([f"added {show(new[k])}" for k in new if k not in old]
-            + [f"removed {show(old[k])}" for k in old if k not in new])
+    added = [new[k] for k in new if k not in old]
+    lines = [f"added {show(p)}" for p in added] + [f"removed {show(old[k])}" for k in old if k not in new]
+    for price in (p for p in added if is_synced(p.get("source"))):
+        family = PRICE_FAMILIES.get(price["kind"], price["kind"])
+        for curated in after:
+            if (not is_synced(curated.get("source")) and PRICE_FAMILIES.get(curated["kind"]) == family
+                    and (curated["amount"], curated.get("amount_max")) != (price["amount"], price.get("amount_max"))):
+                lines.append(f"conflict: {show(curated)} vs {show(price)}: answers give the newer one, "
+                             "the other as history")
+    return lines

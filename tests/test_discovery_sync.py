@@ -95,6 +95,7 @@ def test_a_price_change_and_a_retired_program_are_in_the_diff(engine, standin, c
     assert "MITx Supply Chain Management: price added per_course 250 USD" in text
     assert "MITx Supply Chain Management: price removed per_course 200 USD" in text
     assert "RITx Cybersecurity: status active -> retired" in text
+    assert "MITx Supply Chain Management: price conflict: total 1350 USD (mit-scm-faq" in text
     assert posted[0].startswith("course-discovery sync: catalog revision 2, ")
     assert program(export_catalog(engine), "ritx-cybersecurity")["status"]["value"] == "retired"
 
