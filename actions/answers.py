@@ -32,8 +32,9 @@ _YEAR = re.compile(r"(?<!\d)(19[89]\d|20\d\d)(?!\d)")
 _WHEN_READ = re.compile(r"\b(?:seen|read|retrieved|accessed|stored)\b[^()]*", re.IGNORECASE)
 # Kinds that price the same thing: the newest of a family is current, the others are its history.
 # Listed in the order an answer gives them: the total first.
-PRICE_FAMILIES = {"total": "total", "total_computed": "computed", "per_course": "course",
-                  "per_course_range": "course", "personalised": "course", "capstone_or_exam": "exam"}
+PRICE_FAMILIES = {"total": "total", "total_approx": "total", "total_computed": "computed", "per_course": "course",
+                  "per_course_range": "course", "personalised": "course", "capstone_or_exam": "exam",
+                  "coupon": "coupon"}
 _FAMILY_ORDER = ("total", "computed", "course", "exam")
 
 
@@ -189,7 +190,7 @@ def general_answer(topic: str, facts: Dict[str, GeneralFactText], link: LinkStyl
 def _price_phrase(price: PriceFact, language: str = DEFAULT) -> str:
     amount = money(price.amount, price.currency)
     top = money(price.amount_max, price.currency) if price.amount_max is not None else None
-    if price.kind in ("total", "total_computed", "per_course"):
+    if price.kind in ("total", "total_approx", "total_computed", "per_course", "coupon"):
         return say(f"price_{price.kind}", language, amount=amount)
     if price.kind == "per_course_range":
         return say("price_range", language, amount=amount, top=top) if top else say("price_from", language,
@@ -271,18 +272,54 @@ def cost_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: 
         lead = say("third_party_price", language, name=program.name, site=site, when=when,
                    price=_price_phrase(reported[0], language))
         return compose(lead, say("prices_change", language), [reported[0].source, page], link, language, links)
-    current, history = current_prices(own)
+    coupons = [p for p in own if p.kind == "coupon"]
+    current, history = current_prices([p for p in own if p.kind != "coupon"] or own)
     first, *rest = current
+    same_date, other_dates = _beside(first, rest)
     price = _price_phrase(first, language) + _was(first, history, language)
     details = [_price_phrase(p, language) + (_as_of(p.as_of, language) if p.as_of != first.as_of else "")
-               for p in rest]
+               for p in same_date]
     if details:
         price += f" ({', '.join(details)})"
     lead = say("price_lead", language, name=program.name, price=price,
                when=say("price_lead_when", language, as_of=first.as_of) if first.as_of else "")
-    context = (stale_note(first.as_of, freshness, "price", "stale_price_where", language)
-               or say("prices_change", language))
-    return compose(lead, context, [first.source, *(p.source for p in rest), page], link, language, links)
+    notes = [say("price_other_date", language, price=_price_phrase(p, language), as_of=p.as_of or "?")
+             for p in other_dates]
+    if coupons and coupons[0] is not first:
+        notes.append(coupon_line(coupons[0], language))
+    newer = _newer_third_party(first, others)
+    if newer is not None:
+        site, when = _third_party_text(newer, language)
+        notes.append(say("third_party_extra", language, site=site, when=when, price=_price_phrase(newer, language)))
+    notes.append(stale_note(first.as_of, freshness, "price", "stale_price_where", language)
+                 or say("prices_change", language))
+    cited = [first.source, *(p.source for p in same_date + other_dates), *([newer.source] if newer else []), page]
+    return compose(lead, " ".join(notes), cited, link, language, links)
+
+
+def _beside(first: PriceFact, rest: Sequence[PriceFact]) -> Tuple[List[PriceFact], List[PriceFact]]:
+    """Beside a total, only parts of its own year: a newer part is said apart (never added to an older
+    total), an older one is history. Beside a per-course price, every current figure is listed."""
+    if PRICE_FAMILIES.get(first.kind) not in ("total", "computed"):
+        return list(rest), []
+    year = as_of_year(first.as_of)
+    same = [p for p in rest if as_of_year(p.as_of) == year]
+    newer = [p for p in rest if year is not None and (as_of_year(p.as_of) or 0) > year]
+    return same, newer
+
+
+def _newer_third_party(first: PriceFact, others: Sequence[PriceFact]) -> Optional[PriceFact]:
+    """A third-party figure newer than the program's own: worth saying, labelled, never as the price."""
+    year = as_of_year(first.as_of) or 0
+    newer = [p for p in others if (as_of_year(p.as_of) or 0) > year]
+    return max(newer, key=lambda p: as_of_year(p.as_of) or 0) if newer else None
+
+
+def coupon_line(coupon: PriceFact, language: str = DEFAULT) -> str:
+    """A discount few learners get is never the price: said apart, with who can get it."""
+    note = coupon.note if language == DEFAULT else None
+    return say("price_coupon_line", language, price=_price_phrase(coupon, language),
+               who=f": {note}" if note else "")
 
 
 def credit_answer(program: ProgramFacts, facts: Dict[str, GeneralFactText], link: LinkStyle = plain_link,

@@ -18,7 +18,11 @@ from core.languages import SUPPORTED
 
 TOPICS = ("credit", "admission", "career", "cost")
 FAQ_TOPIC = re.compile(r"[a-z][a-z0-9_]*")
-PRICE_KINDS = ("total", "total_computed", "per_course", "per_course_range", "capstone_or_exam", "personalised")
+PRICE_KINDS = ("total", "total_approx", "total_computed", "per_course", "per_course_range", "capstone_or_exam",
+               "personalised", "coupon")
+TOTAL_KINDS = ("total", "total_computed")  # checked against their parts (total_approx is a rounded figure)
+# Sources the course-discovery sync writes: their totals are the API's own sums over the courses it lists.
+SYNCED_SOURCE_PREFIX = "course-discovery-"
 RANGE_KINDS = ("per_course_range", "personalised")  # amount .. amount_max
 STATUSES = ("active", "retired", "moved", "unknown")
 # The languages an FAQ answer may be translated into: the assistant's, but English (the entry's own answer).
@@ -63,7 +67,9 @@ class SourceEntry(_Strict):
     url: Optional[str]
     title: str
     as_of: Optional[str]
-    third_party: StrictBool = False  # a course-review or news site, a blog: not the program, its university or edX
+    # A course-review or news site, a blog: not the program, its university or edX. A source cited for a
+    # price must say (true or false): a price is only the program's own when its source is.
+    third_party: Optional[StrictBool] = None
 
     @validator("url")
     def _url_is_web_address(cls, value):
@@ -363,7 +369,57 @@ def _reference_problems(catalog: CatalogFile) -> List[str]:
             if owner != program.id:
                 problems.append(f"{where}.course_codes[{k}]: '{code}' is already a course of {owner}")
     problems += _faq_problems(catalog, source_ids)
+    problems += _sourcing_problems(catalog)
     return problems
+
+
+def _sourcing_problems(catalog: CatalogFile) -> List[str]:
+    """Facts the assistant would state without a source, prices whose source does not say whether it is
+    the program's own, and totals that disagree with the parts of the same date."""
+    problems: List[str] = []
+    third_party = {s.id: s.third_party for s in catalog.sources}
+    for index, fact in enumerate(catalog.general_facts):
+        if fact.source is None:
+            problems.append(f"general_facts[{index}] ({fact.topic}).source: a fact without a source")
+    for index, program in enumerate(catalog.programs):
+        where = f"programs[{index}] ({program.id})"
+        unsourced = [f"{name}.source" for name, entry in (("admission", program.admission),
+                                                          ("career_outcomes", program.career_outcomes))
+                     if entry is not None and entry.source is None
+                     and not (name == "admission" and entry.basis == "edx-wide")]
+        for field, entries in (("prices", program.prices), ("credit_pathways", program.credit_pathways),
+                               ("employers", program.employers)):
+            unsourced += [f"{field}[{k}].source" for k, entry in enumerate(entries) if entry.source is None]
+        problems += [f"{where}.{field}: a fact without a source" for field in unsourced]
+        for k, price in enumerate(program.prices):
+            if price.source is not None and price.source in third_party and third_party[price.source] is None:
+                problems.append(f"{where}.prices[{k}].source: '{price.source}' is cited for a price but does not "
+                                "say whether it is third-party (set third_party: true or false on the source)")
+        problems += [f"{where}.prices[{k}]: {fault}" for k, fault in _total_faults(program)]
+    return problems
+
+
+def _total_faults(program: ProgramEntry) -> List[Tuple[int, str]]:
+    """A total must equal its parts of the same as-of date and currency: the course fees (the exam counted
+    as one of `num_courses`, or beside them) plus the exam fee. Parts of other dates are never added."""
+    if not program.num_courses:
+        return []
+    faults = []
+    for k, total in enumerate(program.prices):
+        if total.kind not in TOTAL_KINDS or (total.source or "").startswith(SYNCED_SOURCE_PREFIX):
+            continue
+        same = [p for p in program.prices if p.as_of == total.as_of and p.currency == total.currency]
+        courses = [p.amount for p in same if p.kind == "per_course"]
+        exams = [p.amount for p in same if p.kind == "capstone_or_exam"]
+        if not courses:
+            continue
+        n = program.num_courses
+        counts = (n, n - 1) if exams else (n,)  # the exam may be one of the program's courses
+        sums = {m * c + e for c in courses for e in (exams or [0]) for m in counts}
+        if all(abs(total.amount - expected) > 0.5 for expected in sums):
+            parts = f"{n} courses x {courses[0]:g}" + (f" + exam {exams[0]:g}" if exams else "")
+            faults.append((k, f"the total {total.amount:g} disagrees with its parts of the same date ({parts})"))
+    return faults
 
 
 def _faq_problems(catalog: CatalogFile, source_ids: set) -> List[str]:

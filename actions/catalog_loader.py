@@ -111,7 +111,7 @@ def load_catalog(engine: Engine, catalog: CatalogFile, snapshot: Optional[Discov
 
 
 def _insert(session: Session, catalog: CatalogFile) -> None:
-    session.add_all(Source(id=s.id, url=s.url, title=s.title, as_of=s.as_of, third_party=s.third_party)
+    session.add_all(Source(id=s.id, url=s.url, title=s.title, as_of=s.as_of, third_party=bool(s.third_party))
                     for s in catalog.sources)
     for entry in catalog.institutions:
         institution = Institution(id=entry.id, name=entry.name, country=entry.country)
@@ -210,11 +210,12 @@ def export_catalog(engine: Engine) -> dict:
                 selectinload(FaqAnswer.translations).selectinload(FaqTranslation.phrasings),
             ).order_by(FaqAnswer.position)
         ).scalars().all()
+        price_sources = {price.source_id for program in programs for price in program.prices}
         return {
             "version": 1,
             "sources": [
                 {"id": s.id, "url": s.url, "title": s.title, "as_of": s.as_of,
-                 **({"third_party": True} if s.third_party else {})}
+                 **({"third_party": bool(s.third_party)} if s.third_party or s.id in price_sources else {})}
                 for s in sources
             ],
             "institutions": [

@@ -26,9 +26,10 @@ import re
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from actions.answers import PRICE_FAMILIES
+from actions.catalog_file import SYNCED_SOURCE_PREFIX
 from actions.discovery import Snapshot
 
-SOURCE_PREFIX = "course-discovery-"
+SOURCE_PREFIX = SYNCED_SOURCE_PREFIX
 STATUS_OF_API = {"active": "active", "retired": "retired", "deleted": "retired", "unpublished": "unknown"}
 CREDIT_PATHWAY = "credit"
 

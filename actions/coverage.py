@@ -23,6 +23,24 @@ FACT_TYPES: Dict[str, Tuple[Callable[[ProgramFacts], bool], Callable[[ProgramFac
 }
 
 
+# fact type -> the sources of a program's facts of that type (None: a fact stated without a source)
+FACT_SOURCES: Dict[str, Callable[[ProgramFacts], List[Optional[object]]]] = {
+    "status": lambda p: [p.status.source] if p.status and p.status.value != "unknown" else [],
+    "program page": lambda p: [],
+    "price": lambda p: [x.source for x in p.prices],
+    "credit pathways": lambda p: [x.source for x in p.credit_pathways],
+    "admission statement (program's own)": lambda p: [p.admission_source] if p.admission_basis == "program" else [],
+    "career outcomes": lambda p: [p.career_source] if p.career_outcomes else [],
+    "employers": lambda p: [x.source for x in p.employers],
+}
+
+
+def unsourced_facts(programs: Iterable[ProgramFacts]) -> int:
+    """Facts an answer would state without a source to cite (the loader refuses them; this checks the
+    database, which a sync or an older file may have filled)."""
+    return sum(source is None for p in programs for sources in FACT_SOURCES.values() for source in sources(p))
+
+
 def _band(year: Optional[int]) -> str:
     if year is None:
         return "undated"
@@ -37,7 +55,7 @@ def coverage_table(programs: Iterable[ProgramFacts]) -> str:
     active = [p for p in programs if p.status and p.status.value == "active"]
     statuses = Counter(p.status.value if p.status else "not recorded" for p in programs)
     header = ["fact", f"programs (of {len(programs)})", f"active programs (of {len(active)})",
-              "median as-of year", *(name for name, _, _ in BANDS), "undated"]
+              "median as-of year", *(name for name, _, _ in BANDS), "undated", "without a source"]
     lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
     for name, (has, as_ofs) in FACT_TYPES.items():
         years: List[Optional[int]] = [as_of_year(a) for p in programs for a in as_ofs(p)]
@@ -46,8 +64,10 @@ def coverage_table(programs: Iterable[ProgramFacts]) -> str:
         median = f"{statistics.median(dated):.0f}" if dated else "-"
         cells = [name, str(sum(has(p) for p in programs)), str(sum(has(p) for p in active)), median,
                  *(str(bands.get(band, 0)) if years else "-" for band, _, _ in BANDS),
-                 str(bands.get("undated", 0)) if years else "-"]
+                 str(bands.get("undated", 0)) if years else "-",
+                 str(sum(source is None for p in programs for source in FACT_SOURCES[name](p)))]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "Status: " + ", ".join(f"{value} {count}" for value, count in sorted(statuses.items())),
+    lines += ["", f"Facts without a source: {unsourced_facts(programs)}",
+              "Status: " + ", ".join(f"{value} {count}" for value, count in sorted(statuses.items())),
               "The year bands count facts (a program may have several prices or pathways), not programs."]
     return "\n".join(lines)

@@ -52,12 +52,49 @@ def test_cost_gives_the_figure_first_with_its_date_and_one_link_per_source():
     assert "5 x $150" not in text
 
 
-def test_prices_of_different_dates_each_keep_theirs():
+def test_a_newer_part_is_said_apart_from_an_older_total_never_added_to_it():
     program = make_program(prices=(
         PriceFact("total", 1350, None, "USD", "2017", None, FAQ),
         PriceFact("per_course", 200, None, "USD", "2021", None, FAQ),
     ))
-    assert "($200 per course (as of 2021)), as of 2017." in answers.answer("cost", program, GENERAL)
+    text = answers.answer("cost", program, GENERAL)
+    assert "$1,350 in total, as of 2017. Separately, as of 2021: $200 per course (not added to a total of " \
+           "another year)." in text
+
+
+def test_an_older_part_beside_a_newer_total_is_history_not_listed():
+    program = make_program(prices=(
+        PriceFact("total", 2000, None, "USD", "2023", None, FAQ),
+        PriceFact("per_course", 199, None, "USD", "2016-09", None, FAQ),
+    ))
+    text = answers.answer("cost", program, GENERAL)
+    assert text.startswith("TestX Widget Engineering: $2,000 in total, as of 2023.") and "$199" not in text
+
+
+def test_a_coupon_is_said_apart_with_who_can_get_it_never_as_the_price():
+    program = make_program(prices=(
+        PriceFact("personalised", 100, 1000, "USD", "2021", None, FAQ),
+        PriceFact("coupon", 100, None, "USD", "2021",
+                  "a few coupons, drawn by lottery, for incomes under $10,000", FAQ),
+    ))
+    text = answers.answer("cost", program, GENERAL)
+    assert text.startswith("TestX Widget Engineering: a personalised price, from $100 to $1,000, as of 2021.")
+    assert ("The lowest price, $100 for one course with a coupon, is not for everyone: a few coupons, drawn by "
+            "lottery, for incomes under $10,000.") in text
+    spanish = answers.answer("cost", program, GENERAL, language="es")
+    assert "El precio más bajo, $100 por un curso con un cupón, no es para todos." in spanish
+
+
+def test_a_newer_third_party_figure_is_labelled_beside_the_programs_own_older_price():
+    review = SourceRef(title="A magazine", url="https://magazine.example/2021", third_party=True)
+    program = make_program(prices=(
+        PriceFact("total", 1350, None, "USD", "2018", None, FAQ),
+        PriceFact("total_approx", 2000, None, None, "2021-04", None, review),
+    ))
+    text = answers.answer("cost", program, GENERAL)
+    assert text.startswith("TestX Widget Engineering: $1,350 in total, as of 2018.")
+    assert ("A third-party site (A magazine) said in 2021-04: about 2,000 (currency not stated by the source) in "
+            "total (a rounded figure).") in text
 
 
 def test_missing_price_is_a_gap_never_a_figure():

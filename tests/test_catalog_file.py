@@ -14,7 +14,7 @@ def test_shipped_catalog_is_valid_and_keeps_the_seed():
     catalog = read_catalog(CATALOG_FILE)
     assert len(catalog.programs) == 39
     assert sum(1 for p in catalog.programs if p.prices) == 11
-    assert sum(1 for p in catalog.programs if p.credit_pathways) == 22
+    assert sum(1 for p in catalog.programs if p.credit_pathways) == 23
     assert sum(1 for p in catalog.programs if p.employers) == 5
     assert all(p.status is not None for p in catalog.programs)
     assert all(p.admission.guaranteed is False for p in catalog.programs)
@@ -147,3 +147,64 @@ def test_faq_entries_are_checked_by_entry_and_field(raw_catalog):
 def test_faq_entry_needs_a_source(raw_catalog):
     raw_catalog["faq"] = [dict(FAQ_ENTRY, source=None)]
     assert _problems(raw_catalog) == ["faq[0].source: none is not an allowed value"]
+
+
+def _program(raw, program_id):
+    index = next(i for i, p in enumerate(raw["programs"]) if p["id"] == program_id)
+    return index, raw["programs"][index]
+
+
+def test_a_fact_without_a_source_is_refused(raw_catalog):
+    """The class of the audit's 8 unsourced pathways, the unsourced cost fact, employer and career texts."""
+    index, scm = _program(raw_catalog, "mitx-supply-chain-management")
+    scm["credit_pathways"][0]["source"] = None
+    scm["career_outcomes"]["source"] = None
+    raw_catalog["general_facts"][0]["source"] = None
+    problems = _problems(raw_catalog)
+    where = f"programs[{index}] (mitx-supply-chain-management)"
+    assert f"{where}.credit_pathways[0].source: a fact without a source" in problems
+    assert f"{where}.career_outcomes.source: a fact without a source" in problems
+    assert any(p.startswith("general_facts[0] (") and p.endswith("a fact without a source") for p in problems)
+
+
+def test_an_edx_wide_admission_statement_may_rely_on_the_general_fact(raw_catalog):
+    _, finance = _program(raw_catalog, "mitx-finance")
+    assert finance["admission"]["basis"] == "edx-wide"
+    finance["admission"]["source"] = None
+    parse_catalog(raw_catalog, "catalog.yaml")
+
+
+def test_a_total_that_disagrees_with_its_parts_of_the_same_date_is_refused(raw_catalog):
+    """The class of the UBCx total that was not 6 x $125."""
+    index, scm = _program(raw_catalog, "mitx-supply-chain-management")
+    total = next(k for k, p in enumerate(scm["prices"]) if p["kind"] == "total" and p["amount"] == 1350)
+    scm["prices"][total]["amount"] = 1600
+    assert (f"programs[{index}] (mitx-supply-chain-management).prices[{total}]: the total 1600 disagrees with its "
+            "parts of the same date (6 courses x 150 + exam 600)") in _problems(raw_catalog)
+
+
+def test_parts_of_another_date_are_never_added_to_a_total(raw_catalog):
+    """The 2019 exam fee beside the 2016-18 course fees makes no total, so it cannot contradict one."""
+    _, scm = _program(raw_catalog, "mitx-supply-chain-management")
+    assert any(p["kind"] == "capstone_or_exam" and p["as_of"] == "2019" for p in scm["prices"])
+    parse_catalog(raw_catalog, "catalog.yaml")
+
+
+def test_a_price_source_must_say_whether_it_is_third_party(raw_catalog):
+    """The class of the review-site prices (SDS $300, ColumbiaX AI $199) given as the program's own."""
+    source = next(s for s in raw_catalog["sources"] if s["id"] == "cursarium-mit-probability")
+    assert source["third_party"] is True
+    del source["third_party"]
+    index, _ = _program(raw_catalog, "mitx-statistics-and-data-science")
+    assert any(p.startswith(f"programs[{index}] (mitx-statistics-and-data-science).prices[0].source: "
+                            "'cursarium-mit-probability' is cited for a price but does not say whether it is "
+                            "third-party") for p in _problems(raw_catalog))
+
+
+def test_the_shipped_catalog_has_no_fact_without_a_source(tmp_path, capsys):
+    database = f"sqlite:///{tmp_path / 'catalog.db'}"
+    assert catalog_cli(["load", str(CATALOG_FILE), "--database-url", database]) == 0
+    assert catalog_cli(["status", "--coverage", "--database-url", database]) == 0
+    out = capsys.readouterr().out
+    assert "Facts without a source: 0" in out
+    assert "| without a source |" in out
