@@ -71,6 +71,13 @@ class Resolution:
 
     program_ids: Tuple[str, ...]
     evidence: str = ""
+    names: Tuple[str, ...] = ()  # the words of the text that named the programs
+
+    def without_names(self, text: str) -> str:
+        """The text with the program's names taken out: what is asked about it, not which it is."""
+        for name in sorted(self.names, key=len, reverse=True):
+            text = re.sub(re.escape(name), " ", text, flags=re.IGNORECASE)
+        return text
 
     @property
     def unique(self) -> Optional[str]:
@@ -186,7 +193,7 @@ class ProgramResolver:
                 narrowed = candidates & _union(found[weaker]) if found[weaker] else set()
                 if narrowed:
                     candidates = narrowed
-            return Resolution(tuple(sorted(candidates)), ", ".join(evidence[strength]))
+            return Resolution(tuple(sorted(candidates)), ", ".join(evidence[strength]), tuple(evidence[strength]))
         return Resolution(())
 
     @staticmethod

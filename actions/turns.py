@@ -137,7 +137,10 @@ def answer_turn(
     program_id = resolution.unique or context.program_id
     program = view.programs.get(program_id) if program_id else None
     if topics and rule_threshold is not None:
-        rules, other_questions = faq_questions(view, text, rule_threshold, rule_margin, RULE_TOPICS)
+        # The program's name is not what is asked: "the statistics and data science micromasters" must
+        # not pull a cost question toward that program's capstone-retake rule.
+        rules, other_questions = faq_questions(view, resolution.without_names(text), rule_threshold, rule_margin,
+                                               RULE_TOPICS)
         if rules:
             topics = (*rules, *(topics if other_questions else ()))
     if not topics:

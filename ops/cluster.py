@@ -30,6 +30,7 @@ from ops.commands import (
     TOKEN_PLACEHOLDER,
     action_server_command,
     analytics_feed_command,
+    catalog_sync_command,
     dashboard_command,
     rasa_server_command,
     supervisord_programs,
@@ -113,7 +114,8 @@ backend rasa_sticky
 def programs(cluster_dir: Path, model: Path, ports: List[int], action_port: int,
              endpoints: Path = ENDPOINTS) -> Dict[str, List[str]]:
     """Command lines: the action server, a Rasa server on each of `ports`, HAProxy, the demo page, the
-    analytics feed (one: RabbitMQ hands each event to one consumer) and the staff dashboard."""
+    analytics feed (one: RabbitMQ hands each event to one consumer), the staff dashboard and, when
+    course-discovery is configured, the daily catalog sync."""
     commands = {"actions": action_server_command(action_port)}
     for number, port in enumerate(ports, start=1):
         commands[f"rasa{number}"] = rasa_server_command(
@@ -122,6 +124,8 @@ def programs(cluster_dir: Path, model: Path, ports: List[int], action_port: int,
     commands["web"] = web_page_command()
     commands["analytics"] = analytics_feed_command()
     commands["dashboard"] = dashboard_command()
+    if settings.discovery_api_url():
+        commands["catalog-sync"] = catalog_sync_command()  # one: it writes the shared catalog database
     return commands
 
 

@@ -53,11 +53,6 @@ DEFAULTS_ON_PURPOSE = {
     "FAQ_RULE_THRESHOLD": "tuned on the dev questions (make bench), not per deployment",
     "RASA_SPEEDUPS": "off only to measure Rasa as shipped (make cluster-drill); deployments keep the default",
     "SLACK_API_URL": "Slack's own Web API; only the tests point it at a stand-in",
-    "DISCOVERY_API_URL": "the course-discovery sync is off until a deployment configures it; the manifests "
-                         "do not schedule it yet (make run does)",
-    "DISCOVERY_OAUTH_URL": "only with DISCOVERY_API_URL (off: see there)",
-    "DISCOVERY_CLIENT_ID": "only with DISCOVERY_API_URL (off: see there)",
-    "DISCOVERY_CLIENT_SECRET": "only with DISCOVERY_API_URL (off: see there)",
     "DISCOVERY_TIMEOUT_SECONDS": "the default suits edX's service; only the tests shorten it",
     "DISCOVERY_SYNC_HOURS": "daily, as the sync is meant to run",
     "SLACK_RETRY_SECONDS": "how often refused handoff posts are retried; the default suits production",
@@ -1305,3 +1300,24 @@ def test_filled_in_secrets_stay_out_of_git():
     for path in ("deploy/k8s/secrets.env", "deploy/.env"):
         result = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT)
         assert result.returncode == 0, f"git does not ignore {path}"
+
+
+def test_the_catalog_sync_is_scheduled_wherever_the_assistant_runs(rendered, k8s_workloads, compose_workloads,
+                                                                    monkeypatch):
+    """make run / make cluster start the daily sync only when course-discovery is configured; Kubernetes
+    has it as a CronJob (suspended until configured) and Compose as a service of the `sync` profile, all
+    running the same module."""
+    assert "catalog-sync" not in cluster_programs()
+    monkeypatch.setenv("DISCOVERY_API_URL", "https://discovery.example.org")
+    started = cluster_programs()["catalog-sync"]
+    assert program_name(started) == "actions.sync_schedule"
+    cronjobs = [entry for entry in k8s_workloads if entry["workload"]["kind"] == "CronJob"
+                and "actions.sync_schedule" in entry["argv"]]
+    assert len(cronjobs) == 1
+    cronjob = cronjobs[0]
+    assert cronjob["argv"][-1] == "--once" and cronjob["workload"]["spec"]["suspend"] is True
+    assert cronjob["workload"]["spec"]["concurrencyPolicy"] == "Forbid"
+    env = {e["name"]: e for e in cronjob["container"].get("env", [])}
+    assert env["DISCOVERY_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"]["optional"] is True
+    service = compose_workloads["catalog-sync"]["service"]
+    assert service["profiles"] == ["sync"] and "actions.sync_schedule" in service["command"]
