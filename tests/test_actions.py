@@ -118,7 +118,7 @@ def test_a_program_added_to_the_catalog_is_answered_without_restart(catalog_env,
     new_program.update(id="mitx-widget-engineering", title="Widget Engineering", aliases=["widgets"],
                        course_codes=["WE1x"])
     new_program["prices"] = [{"kind": "total", "amount": 999, "amount_max": None, "currency": "USD",
-                              "as_of": "2026-11", "note": None, "source": None}]
+                              "as_of": "2026-11", "note": None, "source": "mit-scm-faq"}]
     extended["programs"].append(new_program)
     load_catalog(catalog_env, parse_catalog(extended))
     messages, slots = run(ActionAnswerQuestion(), question)
