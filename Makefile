@@ -53,15 +53,15 @@ shell:          ## chat in the terminal (rasa shell)
 
 lint:           ## ruff
 	scripts/setup.sh >/dev/null
-	.venv/bin/ruff check core ops actions analytics dashboard channels nlu_components tests bench scripts web
+	.venv/bin/ruff check core ops actions catalog privacy analytics dashboard channels rasa_speedups nlu_components tests bench scripts web
 
-catalog:        ## validate and load catalog/catalog.yaml into DATABASE_URL
+catalog:        ## validate and load catalog/data/catalog.yaml into DATABASE_URL
 	scripts/setup.sh >/dev/null
-	.venv/bin/python -m actions.catalog_cli load
+	.venv/bin/python -m catalog load
 
 catalog-sync:   ## lay course-discovery's programs and pathways (DISCOVERY_*) over the catalog file and load
 	scripts/setup.sh >/dev/null
-	.venv/bin/python -m actions.catalog_cli sync $(if $(DRY_RUN),--dry-run)
+	.venv/bin/python -m catalog sync $(if $(DRY_RUN),--dry-run)
 
 setup:          ## create .venv and install everything
 	scripts/setup.sh
@@ -71,9 +71,9 @@ clean:          ## remove trained models and local databases (not .venv)
 
 retention:      ## delete conversations idle longer than RETENTION_DAYS (90); DRY_RUN=1 only counts
 	scripts/setup.sh >/dev/null
-	.venv/bin/python -m actions.privacy purge $${DRY_RUN:+--dry-run}
+	.venv/bin/python -m privacy purge $${DRY_RUN:+--dry-run}
 
 erase:          ## delete one learner's conversation: make erase SENDER=<conversation id>
 	@test -n "$$SENDER" || { echo 'usage: make erase SENDER=<conversation id>' >&2; exit 2; }
 	scripts/setup.sh >/dev/null
-	.venv/bin/python -m actions.privacy erase --sender "$$SENDER"
+	.venv/bin/python -m privacy erase --sender "$$SENDER"

@@ -13,8 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions import answers
 from actions.links import style_for_channel
 from actions.turns import Context, Reply, answer_turn, context_program, general_turn, program_name, topics_of_intent
-from analytics.events import ANSWER_METADATA_KEY, SUPPORT_METADATA_KEY
 from core import handoffs, languages, notices, settings, support_desk
+from core.message_metadata import ANSWER_METADATA_KEY, SUPPORT_METADATA_KEY
 
 logger = logging.getLogger(__name__)
 PROGRAM_SLOT = "program"

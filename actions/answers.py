@@ -13,9 +13,18 @@ from datetime import date
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
-from actions.catalog import FaqFact, GeneralFactText, PriceFact, ProgramFacts, SourceRef
 from actions.links import LinkStyle, plain_link
 from actions.phrases import say
+from catalog.facts import (
+    FAMILY_ORDER,
+    PRICE_FAMILIES,
+    FaqFact,
+    GeneralFactText,
+    PriceFact,
+    ProgramFacts,
+    SourceRef,
+    as_of_year,
+)
 from core import settings
 from core.languages import DEFAULT
 
@@ -27,15 +36,6 @@ MAX_LINKS = 2
 MAX_DETAIL_WORDS = 8  # a catalog note quoted in a list item is cut here
 MAX_LABEL_WORDS = 5
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
-_YEAR = re.compile(r"(?<!\d)(19[89]\d|20\d\d)(?!\d)")
-# "undated page (stored copy seen 2026-11)": when we read a page is not when its content dates from.
-_WHEN_READ = re.compile(r"\b(?:seen|read|retrieved|accessed|stored)\b[^()]*", re.IGNORECASE)
-# Kinds that price the same thing: the newest of a family is current, the others are its history.
-# Listed in the order an answer gives them: the total first.
-PRICE_FAMILIES = {"total": "total", "total_approx": "total", "total_computed": "computed", "per_course": "course",
-                  "per_course_range": "course", "personalised": "course", "capstone_or_exam": "exam",
-                  "coupon": "coupon"}
-_FAMILY_ORDER = ("total", "computed", "course", "exam")
 
 
 @dataclass(frozen=True)
@@ -55,13 +55,6 @@ class Freshness:
         if year is None or self.today.year - year <= self.stale_after_years:
             return None
         return self.today.year - year
-
-
-def as_of_year(as_of: Optional[str]) -> Optional[int]:
-    """The latest year an as-of text names ("c. 2016-2018" -> 2018); None when it names none, or only
-    when the page was read ("undated page (stored copy seen 2026-11)")."""
-    years = [int(year) for year in _YEAR.findall(_WHEN_READ.sub("", as_of or ""))]
-    return max(years) if years else None
 
 
 def _newest_first(as_ofs: Iterable[Optional[str]]) -> Optional[str]:
@@ -217,7 +210,7 @@ def current_prices(prices: Sequence[PriceFact]) -> Tuple[List[PriceFact], List[P
         family = PRICE_FAMILIES.get(price.kind, price.kind)
         if family not in current or year(price) > year(current[family]):
             current[family] = price
-    chosen = [current[family] for family in (*_FAMILY_ORDER, *sorted(set(current) - set(_FAMILY_ORDER)))
+    chosen = [current[family] for family in (*FAMILY_ORDER, *sorted(set(current) - set(FAMILY_ORDER)))
               if family in current]
     history = sorted((p for p in prices if p not in current.values()), key=year, reverse=True)
     return chosen, history

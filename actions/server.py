@@ -19,7 +19,7 @@ from rasa_sdk.endpoint import create_app
 from sanic import response
 from sanic.request import Request
 
-from actions import catalog_view
+from catalog import view as catalog_view
 from core import settings
 
 logger = logging.getLogger(__name__)

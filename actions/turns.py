@@ -15,10 +15,10 @@ from typing import Dict, Optional, Sequence, Tuple
 from sqlalchemy.engine import Engine
 
 from actions import answers
-from actions.catalog_view import CatalogView, current_view
 from actions.links import LinkStyle, plain_link
-from actions.programs import Resolution
 from actions.questions import question_parts
+from catalog.names import Resolution
+from catalog.view import CatalogView, current_view
 from core.db import session_scope
 from core.languages import DEFAULT
 

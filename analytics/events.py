@@ -9,11 +9,11 @@ reason, because one bad message must not stop the feed.
 from datetime import datetime, timezone
 from typing import Any, Dict, Optional, Tuple
 
+from core.message_metadata import ANSWER_METADATA_KEY, SUPPORT_METADATA_KEY
+
 FEEDBACK_INTENT = "feedback"
 RATINGS = {"up", "down"}
 COUNTED_EVENTS = {"user", "bot", "action", "pause", "resume", "session_started", "restart"}
-ANSWER_METADATA_KEY = "answer"  # on an assistant message: {"program_id": ..., "topic": ...}
-SUPPORT_METADATA_KEY = "support"  # on an assistant message passing the learner to the support team:
 SUPPORT_KINDS = {"handoff", "delayed", "unavailable", "contact"}  # live handoff (or its retry), or the contact
 
 

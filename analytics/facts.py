@@ -11,9 +11,9 @@ from typing import List, Optional, Sequence, Tuple
 
 from sqlalchemy.engine import Engine
 
-from actions.answers import as_of_year
-from actions.catalog_view import CatalogView, current_view
 from analytics.metrics import Served
+from catalog.facts import as_of_year
+from catalog.view import CatalogView, current_view
 from core.db import session_scope
 
 

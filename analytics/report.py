@@ -10,8 +10,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from sqlalchemy.engine import Engine
 
-from actions.catalog_view import current_view
 from analytics import facts, metrics
+from catalog.view import current_view
 from core.db import session_scope
 
 Table = Tuple[List[str], List[list]]

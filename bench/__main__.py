@@ -24,13 +24,13 @@ from pathlib import Path
 
 import requests
 
-from actions.catalog import faq_facts
-from actions.faq import FaqIndex
 from bench.answer_eval import answer_level
 from bench.measure import WARMUP_MESSAGES, dev_set_scores, read_nlu_examples, real_question_scores, rest_latency
 from bench.report import ConfigResult, render
 from bench.scoring import FRESH_TEST_DIR, read_real_questions
 from bench.servers import BenchError, Processes, free_port, http_ok, parse_answers, peak_rss_mb, wait_until
+from catalog.facts import faq_facts
+from catalog.faq_index import FaqIndex
 from core import settings
 from core.db import engine_for, session_scope
 from ops.commands import action_server_command, rasa_server_command
@@ -116,7 +116,7 @@ class Bench:
         url = f"sqlite:///{self.work / 'catalog.db'}"
         say(f"loading the catalog into {url}...")
         done = subprocess.run(
-            [str(VENV_BIN / "python"), "-m", "actions.catalog_cli", "load", "--database-url", url],
+            [str(VENV_BIN / "python"), "-m", "catalog", "load", "--database-url", url],
             cwd=PROJECT_ROOT, env=environment(DATABASE_URL=url), capture_output=True, text=True,
         )
         if done.returncode != 0:

@@ -260,7 +260,7 @@ class Drill:
         self.wait_until_ready()
 
     def load_catalog(self) -> None:
-        done = subprocess.run([str(VENV_BIN / "python"), "-m", "actions.catalog_cli", "load"], cwd=PROJECT_ROOT,
+        done = subprocess.run([str(VENV_BIN / "python"), "-m", "catalog", "load"], cwd=PROJECT_ROOT,
                               env=dict(os.environ), capture_output=True, text=True, timeout=300)
         if done.returncode != 0:
             raise BenchError(f"loading the catalog failed (exit {done.returncode}):\n{done.stdout}{done.stderr}")

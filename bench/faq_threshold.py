@@ -1,6 +1,6 @@
 """Choose the general-FAQ match threshold by cross-validation on the project's own data.
 
-    .venv/bin/python -m bench.faq_threshold [--catalog catalog/catalog.yaml]
+    .venv/bin/python -m bench.faq_threshold [--catalog catalog/data/catalog.yaml]
 
 Positives: each FAQ phrasing, held out in turn (leave-one-out), must find its own topic.
 Negatives: the `out_of_scope` training examples (off-domain messages) must find nothing.
@@ -20,10 +20,10 @@ from typing import List, Tuple
 
 import numpy as np
 
-from actions.catalog import FaqFact, SourceRef
-from actions.catalog_file import read_catalog
-from actions.faq import FaqIndex
 from bench.measure import read_nlu_examples
+from catalog.facts import FaqFact, SourceRef
+from catalog.faq_index import FaqIndex
+from catalog.file import read_catalog
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CANDIDATES = np.round(np.arange(0.05, 0.61, 0.01), 2)
@@ -54,7 +54,7 @@ def held_out_phrasing_scores(facts: List[FaqFact]) -> List[Tuple[str, str, float
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.faq_threshold", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--catalog", type=Path, default=PROJECT_ROOT / "catalog" / "catalog.yaml")
+    parser.add_argument("--catalog", type=Path, default=PROJECT_ROOT / "catalog" / "data" / "catalog.yaml")
     args = parser.parse_args(argv)
     facts = faq_facts_of(args.catalog)
     positives = held_out_phrasing_scores(facts)

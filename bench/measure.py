@@ -11,8 +11,8 @@ import requests
 import yaml
 from sklearn.metrics import f1_score
 
-from actions.faq import FaqIndex
 from bench.scoring import OTHER, OUT_OF_SCOPE_INTENTS, RealQuestion, Scores, label_of_intent, score
+from catalog.faq_index import FaqIndex
 from core.settings import faq_match_margin, faq_match_threshold
 
 # Realistic learner turns; each sender id gets the whole script once, in order, so trackers stay short.

@@ -1,6 +1,6 @@
 """Rasa's check of an action server response: Rasa's own (`jsonschema.validate` per call), the validator
 compiled once, and the project's check (compiled once, each event against the kind its name selects:
-channels/action_response.py), on the same responses, in one run.
+rasa_speedups/action_response.py), on the same responses, in one run.
 
     .venv/bin/python -m bench.validation [--rounds N]
 
@@ -16,7 +16,7 @@ import time
 from jsonschema import validate
 from rasa.core.actions.action import RemoteAction
 
-from channels.action_response import event_kind_validators, response_validator, validate_response
+from rasa_speedups.action_response import event_kind_validators, response_validator, validate_response
 
 RESPONSES = {
     "answer with two slot events": {

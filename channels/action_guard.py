@@ -9,6 +9,7 @@ waiting in silence. The next message tries the action server again: nothing to r
 Rasa 3.6 is the last open-source release, so the wrapped method will not change under us; the
 tests in tests/test_faults.py fail if it does. Installed once, by `channels/__init__.py`, when the
 Rasa server loads the project's channels.
+Replaces: `rasa.core.actions.action:RemoteAction.run` (checked against Rasa 3.6.21).
 """
 
 import asyncio
@@ -20,6 +21,13 @@ from rasa.shared.core.events import BotUttered
 from rasa.shared.exceptions import RasaException
 
 from core import notices, settings
+
+REPLACES = {
+    "rasa.core.actions.action:RemoteAction.run": {
+        "signature": "(self, output_channel: 'OutputChannel', nlg: 'NaturalLanguageGenerator', tracker: 'DialogueStateTracker', domain: 'Domain') -> List[rasa.shared.core.events.Event]",  # noqa: E501 - as Rasa writes it
+        "sha256": "ccabf6f1160d527a157fad5bd285ce69e8221b1bcad23f8a61499b4360a1c17e",
+    },
+}
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Readiness for load balancers and Kubernetes: GET /webhooks/health/ready answers 200 once this Rasa
 server has loaded its model, 503 before. Rasa's own `/status` needs the API token, and `/` answers
 even when no model is loaded. Nothing about any conversation is shown here. Its blueprint also freezes
-the started server's heap (channels/heap.py).
+the started server's heap (rasa_speedups/heap.py).
 """
 
 from typing import Any, Awaitable, Callable, Dict, Optional
@@ -10,7 +10,7 @@ from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from channels.heap import freeze_after_start
+from rasa_speedups.heap import freeze_after_start
 
 
 class ReadinessInput(InputChannel):

@@ -9,6 +9,7 @@ It runs in the Rasa server, not as a custom action: the check is one indexed que
 table, which the Rasa server's Slack channel reads anyway (`core.handoffs`), and a custom action made
 every conversation's first message call the action server twice. When the database cannot say within
 CHECK_BUDGET_SECONDS, the session starts unpaused (as Rasa's would) and the failure is logged.
+Replaces: `rasa.core.actions.action:ActionSessionStart` (checked against Rasa 3.6.21).
 """
 
 import asyncio
@@ -21,6 +22,13 @@ from rasa.shared.core.events import ActionExecuted, ConversationPaused, SlotSet
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import handoffs, languages
+
+REPLACES = {
+    "rasa.core.actions.action:ActionSessionStart": {
+        "signature": "",
+        "sha256": "463cd4ab7c9773399e3803cf4b823ef76b54368a5cc442b571d7df6e7bf54c38",
+    },
+}
 
 logger = logging.getLogger(__name__)
 CHECK_BUDGET_SECONDS = 0.5

@@ -4,7 +4,7 @@
 |---|---|---|
 | DATABASE_URL | sqlite:///<project>/var/catalog.db | the catalog database (SQLAlchemy URL) |
 | TRACKER_STORE_URL | DATABASE_URL if not SQLite, else sqlite:///<project>/var/conversations.db | conversations |
-| CATALOG_FILE | <project>/catalog/catalog.yaml | the catalog file `make catalog` loads |
+| CATALOG_FILE | <project>/catalog/data/catalog.yaml | the catalog file `make catalog` loads |
 | ACTION_ENDPOINT_URL | http://127.0.0.1:5055/webhook | where the Rasa server calls the action server |
 | RASA_PORT / ACTION_PORT | 5005 / 5055 | ports of the Rasa server and the action server |
 | BIND_HOST | 127.0.0.1 | the address every server listens on (0.0.0.0 only behind a proxy you trust) |
@@ -38,7 +38,7 @@
 | CLUSTER_PORT | 5080 | where `make cluster`'s HAProxy listens (on BIND_HOST) |
 | TRACKER_CACHE_SIZE | 1000 | conversations each Rasa server keeps in memory between messages |
 | TRACKER_EVENT_WINDOW | 100 | events a conversation's tracker keeps for the policies (at least 50; all are stored) |
-| RASA_SPEEDUPS | on | off: Rasa's own code in place of the cheaper turns in channels/ (to compare) |
+| RASA_SPEEDUPS | on | off: Rasa's own code in place of the speed-ups in rasa_speedups/ (to compare) |
 | CLUSTER_DATABASE_URL | postgresql://postgres@127.0.0.1:5432/micromasters_cluster | `make cluster`'s database |
 | ANALYTICS_DATABASE_URL | TRACKER_STORE_URL, or sqlite:///<project>/var/analytics.db | the analytics tables |
 | ANALYTICS_POLL_SECONDS | 2 | how often the analytics consumer reads new events from the conversation store |
@@ -88,7 +88,7 @@ def tracker_store_url() -> str:
 
 
 def catalog_file() -> Path:
-    return Path(_env("CATALOG_FILE") or PROJECT_ROOT / "catalog" / "catalog.yaml")
+    return Path(_env("CATALOG_FILE") or PROJECT_ROOT / "catalog" / "data" / "catalog.yaml")
 
 
 def rasa_port() -> int:
@@ -197,7 +197,7 @@ def tracker_event_window() -> int:
 
 
 def rasa_speedups() -> bool:
-    """Whether the Rasa server's cheaper turns are installed (channels/__init__.py); off only to measure
+    """Whether the Rasa server's cheaper turns are installed (rasa_speedups.install()); off only to measure
     Rasa as shipped beside them."""
     value = _env("RASA_SPEEDUPS").lower() or "on"
     if value not in ("on", "off"):

@@ -26,7 +26,7 @@ def has_known_features(message: Message) -> bool:
     """Whether any sparse sentence feature of the message's text is non-zero.
 
     Only sentence features are read: the per-token ones may be computed lazily
-    (channels/sentence_features.py), and reading them here would compute them for nothing.
+    (rasa_speedups/sentence_features.py), and reading them here would compute them for nothing.
     """
     return any(features.attribute == TEXT and features.type == FEATURE_TYPE_SENTENCE
                and features.is_sparse() and abs(features.features).sum() > 0

@@ -51,8 +51,8 @@ def analytics_feed_command() -> List[str]:
 
 
 def catalog_sync_command() -> List[str]:
-    """The daily course-discovery sync (actions/sync_schedule.py); `make run` starts it only when configured."""
-    return [str(VENV_BIN / "python"), "-m", "actions.sync_schedule"]
+    """The daily course-discovery sync (catalog/schedule.py); `make run` starts it only when configured."""
+    return [str(VENV_BIN / "python"), "-m", "catalog.schedule"]
 
 
 def dashboard_command() -> List[str]:

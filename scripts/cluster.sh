@@ -24,7 +24,7 @@ fi
 export DASHBOARD_SECRET
 config=$(.venv/bin/python -m ops.cluster prepare)
 echo "==> loading the catalog ($CATALOG_FILE) into $DATABASE_URL"
-.venv/bin/python -m actions.catalog_cli load
+.venv/bin/python -m catalog load
 scripts/train.sh
 
 supervisor_pid=""

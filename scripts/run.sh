@@ -18,7 +18,7 @@ if [ -z "${DASHBOARD_SECRET:-}" ]; then
 fi
 export DASHBOARD_SECRET
 echo "==> loading the catalog ($CATALOG_FILE)"
-.venv/bin/python -m actions.catalog_cli load
+.venv/bin/python -m catalog load
 scripts/train.sh
 
 mkdir -p var

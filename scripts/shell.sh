@@ -7,7 +7,7 @@ scripts/setup.sh >/dev/null
 if [ -f .env ]; then set -a; . ./.env; set +a; fi
 eval "$(.venv/bin/python -m core.settings)"
 scripts/train.sh
-.venv/bin/python -m actions.catalog_cli status >/dev/null 2>&1 || .venv/bin/python -m actions.catalog_cli load
+.venv/bin/python -m catalog status >/dev/null 2>&1 || .venv/bin/python -m catalog load
 ACTION_PORT=$((ACTION_PORT + 1))
 ACTION_ENDPOINT_URL="http://127.0.0.1:$ACTION_PORT/webhook"
 ACTION_SERVER_TOKEN=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')

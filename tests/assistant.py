@@ -87,7 +87,7 @@ def running_assistant(workdir: Path, database_url: str, tracker_store_url: str,
         "ACTION_SERVER_TOKEN": action_token,
         **(extra_env or {}),
     }
-    subprocess.run([str(VENV_BIN / "python"), "-m", "actions.catalog_cli", "load"], env=env, cwd=PROJECT_ROOT,
+    subprocess.run([str(VENV_BIN / "python"), "-m", "catalog", "load"], env=env, cwd=PROJECT_ROOT,
                    check=True, stdout=subprocess.DEVNULL)
     processes = Processes()
     action_log, rasa_log = workdir / "actions.log", workdir / "rasa.log"
@@ -242,7 +242,7 @@ def running_cluster(workdir: Path, replicas: int = 2, extra_env: Optional[Dict[s
         "DASHBOARD_URL": f"http://127.0.0.1:{dashboard_port}", "DASHBOARD_SECRET": secrets.token_urlsafe(16),
         **(extra_env or {}),
     }
-    subprocess.run([str(VENV_BIN / "python"), "-m", "actions.catalog_cli", "load"], env=env, cwd=PROJECT_ROOT,
+    subprocess.run([str(VENV_BIN / "python"), "-m", "catalog", "load"], env=env, cwd=PROJECT_ROOT,
                    check=True, stdout=subprocess.DEVNULL)
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "haproxy.cfg").write_text(haproxy_config("127.0.0.1", proxy_port, ports), encoding="utf-8")

@@ -11,9 +11,9 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from actions.catalog_file import parse_catalog
-from actions.catalog_loader import load_catalog
-from actions.catalog_view import forget_views
+from catalog.file import parse_catalog
+from catalog.loader import load_catalog
+from catalog.view import forget_views
 from core.db import engine_for
 from tests.slack_standin import SlackStandIn
 
@@ -26,7 +26,7 @@ hypothesis_settings.register_profile("explore", derandomize=False)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CATALOG_FILE = PROJECT_ROOT / "catalog" / "catalog.yaml"
+CATALOG_FILE = PROJECT_ROOT / "catalog" / "data" / "catalog.yaml"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 

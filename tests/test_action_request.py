@@ -10,8 +10,8 @@ from rasa_sdk import Tracker
 
 import channels  # noqa: F401 (installs the project's additions to the Rasa server)
 from actions.actions import conversation_turns, question_for_staff
-from channels import action_request
 from core import support_desk
+from rasa_speedups import action_request
 from tests.assistant import PROJECT_ROOT
 
 DOMAIN = Domain.load(str(PROJECT_ROOT / "domain.yml"))

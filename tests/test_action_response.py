@@ -6,7 +6,7 @@ from rasa.core.actions.action import RemoteAction
 
 import channels  # noqa: F401 (installs the project's additions to the Rasa server)
 from bench.validation import RESPONSES
-from channels.action_response import validate_response
+from rasa_speedups.action_response import validate_response
 
 SCHEMA = RemoteAction.action_response_format_spec()
 INVALID = {
@@ -50,7 +50,7 @@ def test_the_rasa_server_uses_it():
 
 def variants():
     """Responses around the valid ones: every event kind's name on every event, missing and mistyped fields."""
-    from channels.action_response import event_kind_validators
+    from rasa_speedups.action_response import event_kind_validators
 
     names = sorted(event_kind_validators()[1]) + ["teleport", "", 7, None]
     for response in [*RESPONSES.values(), *INVALID.values()]:
@@ -69,7 +69,7 @@ def variants():
 
 
 def test_the_check_by_event_kind_gives_rasas_verdict():
-    from channels.action_response import is_valid_by_event_kind
+    from rasa_speedups.action_response import is_valid_by_event_kind
 
     verdicts = [(is_valid_by_event_kind(response), rasas_verdict(response)) for response in variants()]
     assert len(verdicts) > 200

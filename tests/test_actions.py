@@ -8,8 +8,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import ActionAnswerGeneral, ActionAnswerQuestion, ActionOfferSupport
-from actions.catalog_file import parse_catalog
-from actions.catalog_loader import load_catalog
+from catalog.file import parse_catalog
+from catalog.loader import load_catalog
 
 SCM = "mitx-supply-chain-management"
 

@@ -5,8 +5,8 @@ import re
 import pytest
 
 from actions import answers
-from actions.catalog import CreditFact, EmployerFact, FaqFact, GeneralFactText, PriceFact, ProgramFacts, SourceRef
 from actions.links import markdown_link, plain_link, slack_link
+from catalog.facts import CreditFact, EmployerFact, FaqFact, GeneralFactText, PriceFact, ProgramFacts, SourceRef
 
 FAQ = SourceRef("Program FAQ", "https://example.edu/faq")
 PAGE = SourceRef("Program page", "https://example.edu/widgets")

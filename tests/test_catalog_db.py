@@ -7,12 +7,12 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from actions import catalog_loader
-from actions.catalog import all_program_facts, catalog_revision, general_facts, program_facts, program_names
-from actions.catalog_cli import main as catalog_cli
-from actions.catalog_file import parse_catalog
-from actions.catalog_loader import export_catalog, load_catalog
-from actions.models import CreditPathway, Price, Program
+from catalog import loader as catalog_loader
+from catalog.cli import main as catalog_cli
+from catalog.facts import all_program_facts, catalog_revision, general_facts, program_facts, program_names
+from catalog.file import parse_catalog
+from catalog.loader import export_catalog, load_catalog
+from catalog.models import CreditPathway, Price, Program
 from core.db import session_scope
 
 

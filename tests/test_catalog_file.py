@@ -3,8 +3,8 @@
 import pytest
 import yaml
 
-from actions.catalog_cli import main as catalog_cli
-from actions.catalog_file import CatalogFileError, parse_catalog, read_catalog
+from catalog.cli import main as catalog_cli
+from catalog.file import CatalogFileError, parse_catalog, read_catalog
 from tests.conftest import CATALOG_FILE
 
 

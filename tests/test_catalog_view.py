@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from sqlalchemy import text
 
-from actions import catalog_view
 from bench.servers import Processes, free_port
+from catalog import view as catalog_view
 from core import settings
 from core.db import engine_for, session_scope
 from ops.commands import VENV_BIN
@@ -59,7 +59,7 @@ def test_the_action_server_reads_the_catalog_before_it_answers_its_first_turn(tm
     database_url = f"sqlite:///{tmp_path / 'catalog.db'}"
     token, port, processes = secrets.token_urlsafe(16), free_port(), Processes()
     env = {**os.environ, **settings.as_environment(), "DATABASE_URL": database_url, "ACTION_SERVER_TOKEN": token}
-    subprocess.run([str(VENV_BIN / "python"), "-m", "actions.catalog_cli", "load"], env=env, cwd=PROJECT_ROOT,
+    subprocess.run([str(VENV_BIN / "python"), "-m", "catalog", "load"], env=env, cwd=PROJECT_ROOT,
                    check=True, stdout=subprocess.DEVNULL)
     try:
         start_action_server(processes, port, env, tmp_path / "actions.log")

@@ -158,7 +158,7 @@ def test_every_event_of_a_conversation_reaches_rabbitmq(cluster):
 
 
 def test_each_started_server_keeps_its_loaded_heap_out_of_garbage_collection(cluster):
-    """channels/heap.py froze the heap once the server had started (its log says how many objects)."""
+    """rasa_speedups/heap.py froze the heap once the server had started (its log says how many objects)."""
     for name in ("rasa1", "rasa2"):
         log = (cluster.logs / f"{name}.log").read_text(encoding="utf-8", errors="replace")
         frozen = re.findall(r"(\d+) objects of the loaded server kept out of garbage collection", log)

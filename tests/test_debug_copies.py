@@ -1,4 +1,4 @@
-"""Debug lines' arguments (channels/debug_copies.py): built as Rasa builds them when the debug line is
+"""Debug lines' arguments (rasa_speedups/debug_copies.py): built as Rasa builds them when the debug line is
 written, skipped when it is dropped, and Rasa's modules use them for nothing else."""
 
 import ast
@@ -17,8 +17,8 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from channels import debug_copies
-from channels.graph_runner import OrderedGraphRunner
+from rasa_speedups import debug_copies
+from rasa_speedups.graph_runner import OrderedGraphRunner
 from tests.assistant import train_model
 
 MESSAGE, TRACKER = "__message__", "__tracker__"  # Rasa's graph placeholders

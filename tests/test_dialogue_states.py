@@ -25,7 +25,7 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from channels import dialogue_states
+from rasa_speedups import dialogue_states
 from tests.assistant import PROJECT_ROOT
 
 RICHER_DOMAIN = """

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions import catalog_cli
-from actions.catalog_file import CatalogFileError, parse_catalog
-from actions.catalog_loader import export_catalog, load_catalog, loaded_checksum, stored_snapshot
-from actions.catalog_sync import source_id
-from actions.discovery import DiscoveryClient, DiscoveryConfig, DiscoveryError
-from actions.discovery_sync import sync
+from catalog import cli as catalog_cli
+from catalog.discovery import DiscoveryClient, DiscoveryConfig, DiscoveryError
+from catalog.file import CatalogFileError, parse_catalog
+from catalog.loader import export_catalog, load_catalog, loaded_checksum, stored_snapshot
+from catalog.merge import source_id
+from catalog.sync import sync
 from tests.discovery_standin import DiscoveryStandIn
 
 SCM = "mitx-supply-chain-management"
@@ -180,7 +180,7 @@ def test_the_merged_catalog_is_a_valid_catalog_file(engine, standin, curated_fil
 
 def test_the_scheduled_sync_posts_its_changes_and_its_failures_to_the_support_channel(
         standin, slack, curated_file, tmp_path, monkeypatch):
-    from actions import sync_schedule
+    from catalog import schedule as sync_schedule
     from tests.conftest import SLACK_TOKEN
 
     database_url = f"sqlite:///{tmp_path / 'scheduled.db'}"

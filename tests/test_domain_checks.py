@@ -1,10 +1,10 @@
-"""`Domain.is_empty` kept on the domain (channels/domain_checks.py) answers as Rasa's does, once per domain."""
+"""`Domain.is_empty` kept on the domain (rasa_speedups/domain_checks.py) answers as Rasa's does, once per domain."""
 
 import copy
 
 from rasa.shared.core.domain import Domain
 
-from channels import domain_checks
+from rasa_speedups import domain_checks
 from tests.assistant import PROJECT_ROOT
 
 

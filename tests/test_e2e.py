@@ -11,10 +11,10 @@ import requests
 import socketio
 from sqlalchemy import create_engine, text
 
-from actions.catalog_file import parse_catalog
-from actions.catalog_loader import export_catalog, load_catalog
 from bench.measure import read_nlu_examples
 from bench.scoring import is_question_intent, label_of_intent, score
+from catalog.file import parse_catalog
+from catalog.loader import export_catalog, load_catalog
 from core import handoffs
 from core.db import engine_for
 from tests.assistant import PROJECT_ROOT, Learner, running_assistant, train_model

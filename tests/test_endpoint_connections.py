@@ -12,9 +12,9 @@ from rasa.utils.endpoints import EndpointConfig
 from sanic.config import DEFAULT_CONFIG as SANICS_DEFAULTS
 
 from bench.servers import Processes, free_port, http_ok, wait_until
-from channels import endpoint_connections
 from core import settings
 from ops.commands import action_server_command
+from rasa_speedups import endpoint_connections
 from tests.assistant import PROJECT_ROOT
 
 CALLS = 10

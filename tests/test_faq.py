@@ -1,7 +1,7 @@
 """The general-FAQ retrieval on its own: no database, no Rasa."""
 
-from actions.catalog import FaqFact, SourceRef
-from actions.faq import FaqIndex
+from catalog.facts import FaqFact, SourceRef
+from catalog.faq_index import FaqIndex
 
 SOURCE = SourceRef("Help centre", "https://example.org/help")
 

@@ -9,10 +9,10 @@ import pytest
 
 from actions import answers
 from actions.answers import Freshness, as_of_year, current_prices
-from actions.catalog import CreditFact, PriceFact, SourceRef, StatusFact
-from actions.catalog_file import CatalogFileError, parse_catalog
-from actions.catalog_loader import export_catalog, load_catalog
-from actions.coverage import coverage_table
+from catalog.coverage import coverage_table
+from catalog.facts import CreditFact, PriceFact, SourceRef, StatusFact
+from catalog.file import CatalogFileError, parse_catalog
+from catalog.loader import export_catalog, load_catalog
 from core.db import engine_for
 from tests.test_answers import GENERAL, make_program
 
@@ -142,7 +142,7 @@ def test_statuses_load_export_and_reach_the_answers(raw_catalog, database_url):
     exported = export_catalog(engine)
     assert next(p for p in exported["programs"] if p["id"] == raw["programs"][0]["id"])["status"] == \
         raw["programs"][0]["status"]
-    from actions.catalog import all_program_facts
+    from catalog.facts import all_program_facts
     from core.db import session_scope
     with session_scope(engine) as session:
         facts = all_program_facts(session)

@@ -25,8 +25,8 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 
 from bench.measure import read_nlu_examples
-from channels import sentence_features
-from channels.graph_runner import OrderedGraphRunner
+from rasa_speedups import sentence_features
+from rasa_speedups.graph_runner import OrderedGraphRunner
 from tests.assistant import PROJECT_ROOT, train_model
 
 MESSAGE, TRACKER = "__message__", "__tracker__"  # Rasa's graph placeholders
@@ -166,11 +166,12 @@ def installed_in_a_fresh_process(speedups: str) -> dict:
 
 def test_rasa_speedups_off_leaves_rasa_as_shipped_but_the_bounded_wait_and_the_session_start():
     assert installed_in_a_fresh_process("on") == {
-        "runner": "OrderedGraphRunner", "request": "channels.action_request", "check": "channels.action_response",
-        "classifier input": "channels.sentence_features", "featurizer": "channels.sentence_features",
-        "states": "channels.dialogue_states",
-        "connections": "channels.endpoint_connections", "debug copies": "channels.debug_copies",
-        "domain check": "channels.domain_checks",
+        "runner": "OrderedGraphRunner", "request": "rasa_speedups.action_request",
+        "check": "rasa_speedups.action_response",
+        "classifier input": "rasa_speedups.sentence_features", "featurizer": "rasa_speedups.sentence_features",
+        "states": "rasa_speedups.dialogue_states",
+        "connections": "rasa_speedups.endpoint_connections", "debug copies": "rasa_speedups.debug_copies",
+        "domain check": "rasa_speedups.domain_checks",
         "session start": "channels.session_start", "bounded wait": True}
     assert installed_in_a_fresh_process("off") == {
         "runner": "DaskGraphRunner", "request": "rasa.core.actions.action", "check": "rasa.core.actions.action",

@@ -6,8 +6,8 @@ import re
 import pytest
 
 from actions import answers
-from actions.catalog import CreditFact, PriceFact, SourceRef
 from actions.questions import question_parts
+from catalog.facts import CreditFact, PriceFact, SourceRef
 from core import languages, notices
 from nlu_components import language_detection
 from tests.test_answers import FAQ, GENERAL, PAGE, make_program

@@ -39,7 +39,8 @@ RASA_DOCKERFILE = DEPLOY / "docker" / "rasa.Dockerfile"
 ACTIONS_DOCKERFILE = DEPLOY / "docker" / "actions.Dockerfile"
 BASE_IMAGES = {RASA_DOCKERFILE: ("rasa/rasa", "rasa"), ACTIONS_DOCKERFILE: ("rasa/rasa-sdk", "rasa-sdk")}
 APP_DIR = PurePosixPath("/app")  # WORKDIR of both official images
-PROJECT_PACKAGES = ("actions", "analytics", "channels", "core", "dashboard", "nlu_components", "ops")
+PROJECT_PACKAGES = ("actions", "analytics", "catalog", "channels", "core", "dashboard", "nlu_components", "ops",
+                    "privacy", "rasa_speedups")
 PINNING_FILES = ("constraints.txt", "app.txt")  # requirements/ files whose `==` pins the images must keep
 SECRET_LIKE = re.compile(r"(TOKEN|SECRET|PASSWORD|PASS|AUTH)$")
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
@@ -791,7 +792,7 @@ def test_kustomize_renders_the_deployment(rendered, k8s_workloads):
     assert [entry["workload"]["kind"] for entry in running(k8s_workloads, ["python", "-m", "actions.server"])] == [
         "Deployment"]
     assert any(entry["workload"]["kind"] == "Job" for entry in running(
-        k8s_workloads, ["python", "-m", "actions.catalog_cli", "load"])), "no Job loads the catalog"
+        k8s_workloads, ["python", "-m", "catalog", "load"])), "no Job loads the catalog"
     feed = running(k8s_workloads, ["python", "-m", "analytics.feed"])
     assert [(entry["workload"]["kind"], entry["workload"]["spec"]["replicas"]) for entry in feed] == [
         ("Deployment", 1)], "one analytics feed is enough (several would be safe)"
@@ -1215,7 +1216,7 @@ def test_compose_file_builds_from_dockerfiles_that_exist(compose_workloads):
             source = volume.split(":")[0]
             assert not source.startswith(".") or (COMPOSE_FILE.parent / source).exists(), f"{name}: {volume}"
     loaders = [name for name, entry in compose_workloads.items()
-               if entry["server"][:4] == ["python", "-m", "actions.catalog_cli", "load"]]
+               if entry["server"][:4] == ["python", "-m", "catalog", "load"]]
     assert loaders and all(services[name].get("restart") == "no" for name in loaders)
     actions = next(entry for entry in compose_workloads.values() if entry["server"][2:3] == ["actions.server"])
     assert actions["service"]["depends_on"][loaders[0]]["condition"] == "service_completed_successfully"
@@ -1310,9 +1311,9 @@ def test_the_catalog_sync_is_scheduled_wherever_the_assistant_runs(rendered, k8s
     assert "catalog-sync" not in cluster_programs()
     monkeypatch.setenv("DISCOVERY_API_URL", "https://discovery.example.org")
     started = cluster_programs()["catalog-sync"]
-    assert program_name(started) == "actions.sync_schedule"
+    assert program_name(started) == "catalog.schedule"
     cronjobs = [entry for entry in k8s_workloads if entry["workload"]["kind"] == "CronJob"
-                and "actions.sync_schedule" in entry["argv"]]
+                and "catalog.schedule" in entry["argv"]]
     assert len(cronjobs) == 1
     cronjob = cronjobs[0]
     assert cronjob["argv"][-1] == "--once" and cronjob["workload"]["spec"]["suspend"] is True
@@ -1320,4 +1321,4 @@ def test_the_catalog_sync_is_scheduled_wherever_the_assistant_runs(rendered, k8s
     env = {e["name"]: e for e in cronjob["container"].get("env", [])}
     assert env["DISCOVERY_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"]["optional"] is True
     service = compose_workloads["catalog-sync"]["service"]
-    assert service["profiles"] == ["sync"] and "actions.sync_schedule" in service["command"]
+    assert service["profiles"] == ["sync"] and "catalog.schedule" in service["command"]

@@ -1,4 +1,4 @@
-"""Retention and erasure (actions.privacy) against real databases: SQLite (conversations in their own
+"""Retention and erasure (privacy.retention) against real databases: SQLite (conversations in their own
 file, as by default) and PostgreSQL (conversations and handoffs in the same schema).
 
 The tracker store's `events` table is made by Rasa itself: conversations are saved through Rasa's
@@ -20,10 +20,10 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import func, inspect, select, text, update
 
-from actions.privacy import Counts, erase, purge
 from core import handoffs
 from core.db import engine_for
 from core.handoffs import HandoffRow, SlackEventRow, StaffReplyRow
+from privacy.retention import Counts, erase, purge
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DAY = 24 * 3600
@@ -224,7 +224,7 @@ def nothing_stored(urls):
 
 def privacy(*args, env=None):
     environment = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "actions.privacy", *args], cwd=PROJECT_ROOT, env=environment,
+    return subprocess.run([sys.executable, "-m", "privacy", *args], cwd=PROJECT_ROOT, env=environment,
                           capture_output=True, text=True, timeout=120)
 
 

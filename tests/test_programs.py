@@ -2,9 +2,9 @@
 
 import pytest
 
-from actions.catalog import faq_facts, program_names
-from actions.catalog_view import faq_words
-from actions.programs import ProgramResolver
+from catalog.facts import faq_facts, program_names
+from catalog.names import ProgramResolver
+from catalog.view import faq_words
 from core.db import engine_for, session_scope
 
 SCM = "mitx-supply-chain-management"

@@ -20,7 +20,10 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from actions import answers
-from actions.catalog import (
+from actions.links import markdown_link, plain_link, slack_link
+from actions.turns import FAQ_PREFIX, Context, Reply, answer_turn, general_turn
+from catalog.cli import main as catalog_cli
+from catalog.facts import (
     CreditFact,
     EmployerFact,
     FaqFact,
@@ -29,8 +32,7 @@ from actions.catalog import (
     ProgramFacts,
     SourceRef,
 )
-from actions.catalog_cli import main as catalog_cli
-from actions.catalog_file import (
+from catalog.file import (
     PRICE_KINDS,
     AdmissionEntry,
     CareerEntry,
@@ -45,11 +47,9 @@ from actions.catalog_file import (
     SourceEntry,
     parse_catalog,
 )
-from actions.catalog_loader import create_schema, export_catalog, load_catalog
-from actions.catalog_view import current_view
-from actions.links import markdown_link, plain_link, slack_link
-from actions.models import CatalogRevision
-from actions.turns import FAQ_PREFIX, Context, Reply, answer_turn, general_turn
+from catalog.loader import create_schema, export_catalog, load_catalog
+from catalog.models import CatalogRevision
+from catalog.view import current_view
 from core import notices
 from core.db import engine_for, session_scope
 from tests.conftest import CATALOG_FILE

@@ -47,7 +47,7 @@ def test_a_server_that_dies_is_restarted_and_the_assistant_answers_again(tmp_pat
         monkeypatch.setenv(name, value)
     for name, value in settings.as_environment().items():  # what `make run` exports for the servers
         monkeypatch.setenv(name, value)
-    subprocess.run([sys.executable, "-m", "actions.catalog_cli", "load"], check=True, cwd=PROJECT_ROOT,
+    subprocess.run([sys.executable, "-m", "catalog", "load"], check=True, cwd=PROJECT_ROOT,
                    stdout=subprocess.DEVNULL)
     config = tmp_path / "supervisord.conf"
     config.write_text(supervisord_config(PROJECT_ROOT, tmp_path, MODEL))

@@ -3,7 +3,7 @@
 # Build from the repository root:
 #   docker build -f deploy/docker/actions.Dockerfile -t micromasters-actions:<tag> .
 # The same image runs the action server (default command), the catalog loader
-# (python -m actions.catalog_cli load) and the retention job (python -m actions.privacy purge).
+# (python -m catalog load) and the retention job (python -m privacy purge).
 
 FROM rasa/rasa-sdk:3.6.2
 ENV BIND_HOST=0.0.0.0 \
@@ -24,12 +24,14 @@ RUN sed 's/\[[^]]*\]//' /tmp/requirements/rasa-deps.txt > /tmp/requirements/rasa
  && rm -rf /tmp/requirements
 USER 1001
 
-# Owned by root and read-only for the server. analytics/: the names of the events the actions record
-# (analytics/events.py; the feed that reads them runs on the Rasa image).
+# Owned by root and read-only for the server. catalog/: the catalog package and its data file (the
+# load Job and the sync CronJob run on this image too); privacy/ and analytics/: the retention CronJob
+# (privacy deletes a conversation's analytics rows as well).
 COPY actions/ actions/
-COPY analytics/ analytics/
+COPY catalog/ catalog/
 COPY core/ core/
-COPY catalog/catalog.yaml catalog/catalog.yaml
+COPY privacy/ privacy/
+COPY analytics/ analytics/
 
 EXPOSE 5055
 ENTRYPOINT []

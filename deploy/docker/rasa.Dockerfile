@@ -38,7 +38,7 @@ ENV RASA_TELEMETRY_ENABLED=false \
 # Beyond Rasa's own dependencies: lingua-language-detector (the language gate, core/languages.py), markdown-it-py (core/slack_text.py), cachetools (the tracker store's
 # cache of conversations, channels/tracker_store.py), the project's pins of python-socketio/engineio
 # (5.10 breaks Rasa 3.6's socket.io sessions) and jsonschema (speed), and for the feed and the
-# dashboard spaCy (the tokenizer of actions/programs.py, no model; an extra of Rasa, not in its image)
+# dashboard spaCy (the tokenizer of catalog/names.py, no model; an extra of Rasa, not in its image)
 # and the project's pins of numpy, scikit-learn and matplotlib: the versions of requirements/app.txt
 # and requirements/constraints.txt, within Rasa's ranges (requirements/rasa-deps.txt, extras removed:
 # pip refuses extras in a constraints file). The project's matplotlib (3.7) is newer than Rasa 3.6
@@ -57,9 +57,10 @@ USER 1001
 # domain.yml: the intents staff may label a message with (the dashboard's review).
 COPY credentials.yml domain.yml ./
 COPY deploy/cluster/endpoints.yml deploy/cluster/endpoints.yml
-COPY actions/ actions/
+COPY catalog/ catalog/
 COPY analytics/ analytics/
 COPY channels/ channels/
+COPY rasa_speedups/ rasa_speedups/
 COPY core/ core/
 COPY dashboard/ dashboard/
 COPY nlu_components/ nlu_components/

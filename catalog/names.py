@@ -21,7 +21,7 @@ import sys
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-from actions.catalog import ProgramNames
+from catalog.facts import ProgramNames
 
 
 def _import_spacy_without_tensorflow():

@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from actions.catalog import FaqFact
+from catalog.facts import FaqFact
 
 
 @dataclass(frozen=True)

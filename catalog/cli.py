@@ -1,11 +1,11 @@
 """Validate, load and export the program catalog.
 
-    python -m actions.catalog_cli validate [FILE]   # check a file, touch nothing
-    python -m actions.catalog_cli load [FILE]       # replace the database's catalog (all or nothing)
-    python -m actions.catalog_cli sync [--dry-run]  # course-discovery's facts over FILE, loaded if changed
-    python -m actions.catalog_cli export [FILE]     # write the database's catalog as YAML ('-' = stdout)
-    python -m actions.catalog_cli status            # revision and counts of the loaded catalog
-    python -m actions.catalog_cli status --coverage # and, per fact type, programs with it and as-of years
+    python -m catalog validate [FILE]   # check a file, touch nothing
+    python -m catalog load [FILE]       # replace the database's catalog (all or nothing)
+    python -m catalog sync [--dry-run]  # course-discovery's facts over FILE, loaded if changed
+    python -m catalog export [FILE]     # write the database's catalog as YAML ('-' = stdout)
+    python -m catalog status            # revision and counts of the loaded catalog
+    python -m catalog status --coverage # and, per fact type, programs with it and as-of years
 
 FILE defaults to CATALOG_FILE; the database is DATABASE_URL (see core/settings.py).
 `load` keeps the facts the last `sync` took from course-discovery (they live beside the file).
@@ -21,13 +21,13 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.catalog import all_program_facts
-from actions.catalog_file import CatalogFileError, parse_catalog, read_catalog
-from actions.catalog_loader import create_schema, export_catalog, load_catalog
-from actions.coverage import coverage_table
-from actions.discovery import DiscoveryClient, DiscoveryConfig, DiscoveryError
-from actions.discovery_sync import sync, with_stored_snapshot
-from actions.models import CatalogRevision, CreditPathway, FaqAnswer, Price, Program
+from catalog.coverage import coverage_table
+from catalog.discovery import DiscoveryClient, DiscoveryConfig, DiscoveryError
+from catalog.facts import all_program_facts
+from catalog.file import CatalogFileError, parse_catalog, read_catalog
+from catalog.loader import create_schema, export_catalog, load_catalog
+from catalog.models import CatalogRevision, CreditPathway, FaqAnswer, Price, Program
+from catalog.sync import sync, with_stored_snapshot
 from core import settings
 from core.db import engine_for, session_scope
 

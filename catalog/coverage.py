@@ -1,12 +1,11 @@
 """How much of the catalog is known, and how old it is: per fact type, how many programs have it and
-the spread of its as-of years (`python -m actions.catalog_cli status --coverage`)."""
+the spread of its as-of years (`python -m catalog status --coverage`)."""
 
 import statistics
 from collections import Counter
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-from actions.answers import as_of_year
-from actions.catalog import ProgramFacts
+from catalog.facts import ProgramFacts, as_of_year
 
 BANDS = (("<=2017", None, 2017), ("2018-19", 2018, 2019), ("2020-21", 2020, 2021), ("2022-23", 2022, 2023),
          ("2024+", 2024, None))

@@ -9,8 +9,8 @@ from sqlalchemy import delete, inspect, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, selectinload
 
-from actions.catalog_file import CatalogFile
-from actions.models import (
+from catalog.file import CatalogFile
+from catalog.models import (
     Base,
     CatalogRevision,
     CourseCode,

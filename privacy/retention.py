@@ -1,7 +1,7 @@
 """Data retention and erasure: learners' conversations are deleted once idle, or on request.
 
-    python -m actions.privacy purge [--days N] [--dry-run]   # conversations idle more than N days
-    python -m actions.privacy erase --sender SENDER_ID       # one learner's conversation, now
+    python -m privacy purge [--days N] [--dry-run]   # conversations idle more than N days
+    python -m privacy erase --sender SENDER_ID       # one learner's conversation, now
 
 A conversation is everything stored under one sender id (the learner's conversation id): its rows
 in Rasa's tracker store (table `events` at TRACKER_STORE_URL), its handoffs and staff replies (tables
@@ -248,7 +248,7 @@ def _sender(value: str) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m actions.privacy",
+    parser = _Parser(prog="python -m privacy",
                      description="Delete learners' stored conversations (tracker store and handoffs).")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     purge_cmd = commands.add_parser("purge", help="delete conversations idle for more than N days")

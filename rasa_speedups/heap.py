@@ -8,6 +8,7 @@ and stall every conversation on the server meanwhile. Once the server has starte
 create afterwards is collected as before. At 32 conversations on one server this took the 95th
 percentile reply from about 495 ms to 430-445 ms (two runs each). Registered by the readiness channel
 (channels/health.py), which every Rasa server of the project has; not with RASA_SPEEDUPS=off.
+Replaces: nothing of Rasa's; it adds a listener to the server's start (checked against Rasa 3.6.21).
 """
 
 import gc
@@ -16,6 +17,8 @@ import logging
 from sanic import Blueprint
 
 from core import settings
+
+REPLACES: dict = {}
 
 logger = logging.getLogger(__name__)
 

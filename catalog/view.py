@@ -17,7 +17,7 @@ from typing import Dict, Optional, Sequence, Set
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from actions.catalog import (
+from catalog.facts import (
     FaqFact,
     GeneralFactText,
     ProgramFacts,
@@ -27,8 +27,8 @@ from actions.catalog import (
     general_facts,
     program_names,
 )
-from actions.faq import FaqIndex
-from actions.programs import ProgramResolver
+from catalog.faq_index import FaqIndex
+from catalog.names import ProgramResolver
 from core.db import session_scope
 
 

@@ -9,6 +9,9 @@ when it is, the copies are made exactly as Rasa makes them.
 
 In these modules `copy.*` and `format_tracker_states` are used only for debug lines
 (tests/test_debug_copies.py reads the modules' source to keep it so).
+Replaces: `copy` inside `rasa.core.processor`, `rasa.core.policies.memoization` and
+`rasa.core.policies.rule_policy`, and `rasa.core.policies.policy:Policy.format_tracker_states` on the rule
+policy (checked against Rasa 3.6.21).
 """
 
 import copy
@@ -18,6 +21,25 @@ from typing import Any, List, Optional
 from rasa.core import processor
 from rasa.core.policies import memoization, rule_policy
 from rasa.core.policies.policy import Policy
+
+REPLACES = {
+    "rasa.core.processor": {
+        "signature": "",
+        "sha256": "f42dfbf26e2ffcb66e08cf4180d1de1cce2a8f59389d5d3b4ea12a95b1f186dd",
+    },
+    "rasa.core.policies.memoization": {
+        "signature": "",
+        "sha256": "e4519f1a04ecdcce2241f5bd01f33b0b886d8a2136329da104946acaff31b775",
+    },
+    "rasa.core.policies.rule_policy": {
+        "signature": "",
+        "sha256": "952d1a13906511ac9b8d1c3dcd27148b24bbcd6610ebb13bff23f2fb1667b2b5",
+    },
+    "rasa.core.policies.policy:Policy.format_tracker_states": {
+        "signature": "(states: 'List[Dict]') -> 'Text'",
+        "sha256": "32b101cb34fd1c32fd17557044632ecbe9cb5638e605ca81864ddcb6b469a22a",
+    },
+}
 
 MODULES = (processor, memoization, rule_policy)
 

@@ -18,7 +18,10 @@ features: each token vectorised on its own, about half of their work. In this pr
 nothing reads them (the classifier takes sentence features; there is no entity extractor or DIET).
 Here they are computed the first time something reads them, from the same vectoriser and tokens, so a
 pipeline that does use them gets the same values; copied or pickled, they are plain `Features`.
-The test checks the features and the parses are Rasa's. Installed by `channels/__init__.py`.
+The test checks the features and the parses are Rasa's. Installed by `rasa_speedups.install()`.
+Replaces: `rasa.nlu.classifiers.logistic_regression_classifier:LogisticRegressionClassifier._create_X` and
+`rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer:CountVectorsFeaturizer.process` (checked
+against Rasa 3.6.21).
 """
 
 from typing import List, Optional
@@ -32,6 +35,17 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from scipy.sparse import coo_matrix, csr_matrix
 from sklearn.feature_extraction.text import CountVectorizer
+
+REPLACES = {
+    "rasa.nlu.classifiers.logistic_regression_classifier:LogisticRegressionClassifier._create_X": {
+        "signature": "(self, messages: List[rasa.shared.nlu.training_data.message.Message]) -> scipy.sparse._csr.csr_matrix",  # noqa: E501 - as Rasa writes it
+        "sha256": "6f50b5eef8a879c4831f2062655abbc8a614391380875bdbcef02a42edb83292",
+    },
+    "rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer:CountVectorsFeaturizer.process": {
+        "signature": "(self, messages: 'List[Message]') -> 'List[Message]'",
+        "sha256": "95cd0baaa70c8983388c8c5adb406b882a03f22edd56aa9d966d5fce397d2613",
+    },
+}
 
 _rasas_create_X = LogisticRegressionClassifier._create_X
 _rasas_process = CountVectorsFeaturizer.process

@@ -8,7 +8,9 @@ KEEPALIVE_SECONDS after its last use: less than the action server keeps an idle 
 the action server does not close a connection just as it is being reused. A connection the other side
 has closed (the action server restarted) leaves the pool when its end arrives; a call that meets a
 broken one fails as a call to a stopped server does (`action_guard` answers the learner). No limit on
-connections at once, as before. Installed by `channels/__init__.py`.
+connections at once, as before. Installed by `rasa_speedups.install()`.
+Replaces: `rasa.utils.endpoints:EndpointConfig.session`; relies on `rasa.utils.endpoints:EndpointConfig.request`
+closing each session after one call (checked against Rasa 3.6.21).
 """
 
 import asyncio
@@ -16,6 +18,17 @@ import weakref
 
 import aiohttp
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
+
+REPLACES = {
+    "rasa.utils.endpoints:EndpointConfig.session": {
+        "signature": "(self) -> aiohttp.client.ClientSession",
+        "sha256": "e55aa13d9d4fb4bc440ac33b870a97ee162b76dda7ccb6bf68433567475fdffb",
+    },
+    "rasa.utils.endpoints:EndpointConfig.request": {
+        "signature": "(self, method: str = 'post', subpath: Optional[str] = None, content_type: Optional[str] = 'application/json', compress: bool = False, **kwargs: Any) -> Optional[Any]",  # noqa: E501 - as Rasa writes it
+        "sha256": "ccdb778aed8208e23cde3c3f47eac7fbbbb735dac8f7ef7254d54451c64ad608",
+    },
+}
 
 KEEPALIVE_SECONDS = 2.0
 _rasas_session = EndpointConfig.session

@@ -1,12 +1,13 @@
 """Read-only queries on the catalog, returning plain immutable facts for recognition and answers."""
 
+import re
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from actions.models import (
+from catalog.models import (
     CatalogRevision,
     CreditPathway,
     EmployerEndorsement,
@@ -19,6 +20,24 @@ from actions.models import (
     ProgramStatus,
     Source,
 )
+
+_YEAR = re.compile(r"(?<!\d)(19[89]\d|20\d\d)(?!\d)")
+# "undated page (stored copy seen 2026-11)": when we read a page is not when its content dates from.
+_WHEN_READ = re.compile(r"\b(?:seen|read|retrieved|accessed|stored)\b[^()]*", re.IGNORECASE)
+# Kinds that price the same thing: the newest of a family is current, the others are its history.
+# Listed in the order an answer gives them: the total first.
+PRICE_FAMILIES = {"total": "total", "total_approx": "total", "total_computed": "computed", "per_course": "course",
+                  "per_course_range": "course", "personalised": "course", "capstone_or_exam": "exam",
+                  "coupon": "coupon"}
+FAMILY_ORDER = ("total", "computed", "course", "exam")
+
+
+def as_of_year(as_of: Optional[str]) -> Optional[int]:
+    """The latest year an as-of text names ("c. 2016-2018" -> 2018); None when it names none, or only
+    when the page was read ("undated page (stored copy seen 2026-11)")."""
+    years = [int(year) for year in _YEAR.findall(_WHEN_READ.sub("", as_of or ""))]
+    return max(years) if years else None
+
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ the Rasa server's CPU per reply in a profile under load, more than the logistic 
 `OrderedGraphRunner` runs the same nodes (Rasa's `GraphNode`s, instantiated the same way), passing
 each node the same `(name, value)` outputs dask would, in an order worked out once per set of targets:
 each node after the nodes it needs. Nothing runs in parallel under dask either (the synchronous
-scheduler). Installed by `channels/__init__.py`, which makes the Rasa server load models with it;
+scheduler). Installed by `rasa_speedups.install()`, which makes the Rasa server load models with it;
 training still uses Rasa's runner.
+Replaces: `rasa.engine.runner.dask:DaskGraphRunner` (checked against Rasa 3.6.21).
 """
 
 from functools import lru_cache
@@ -21,6 +22,12 @@ from rasa.core import processor
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.runner.dask import DaskGraphRunner
 
+REPLACES = {
+    "rasa.engine.runner.dask:DaskGraphRunner": {
+        "signature": "",
+        "sha256": "78a7d146c5c06d4cfd29638bbb20192183bfcd8cc69d2cb2be198c8e87a4c134",
+    },
+}
 
 class OrderedGraphRunner(DaskGraphRunner):
     def run(self, inputs: Optional[Dict[str, Any]] = None, targets: Optional[List[str]] = None) -> Dict[str, Any]:

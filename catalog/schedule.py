@@ -5,8 +5,8 @@ falls due while one is still going is skipped). Each run's outcome goes to the s
 when Slack is configured: the changes it loaded, or why it failed and that nothing was changed. A run
 that changed nothing posts nothing. The API client retries network errors with back-off itself.
 
-    python -m actions.sync_schedule          # run until stopped
-    python -m actions.sync_schedule --once   # one sync, then exit (what the scheduler runs)
+    python -m catalog.schedule          # run until stopped
+    python -m catalog.schedule --once   # one sync, then exit (what the scheduler runs)
 """
 
 import argparse
@@ -18,9 +18,9 @@ from typing import Callable, Optional
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.catalog_file import CatalogFileError
-from actions.discovery import DiscoveryClient, DiscoveryConfig, DiscoveryError
-from actions.discovery_sync import SyncResult, sync
+from catalog.discovery import DiscoveryClient, DiscoveryConfig, DiscoveryError
+from catalog.file import CatalogFileError
+from catalog.sync import SyncResult, sync
 from core import settings
 from core.db import engine_for
 from core.slack_text import for_slack

@@ -12,11 +12,11 @@ from typing import Callable, List, Optional
 
 from sqlalchemy.engine import Engine
 
-from actions.catalog_file import parse_catalog, read_catalog
-from actions.catalog_loader import checksum, export_catalog, load_catalog, loaded_checksum, stored_snapshot
-from actions.catalog_sync import changes, merge
-from actions.discovery import DiscoveryClient, Snapshot
-from actions.models import DiscoverySnapshot
+from catalog.discovery import DiscoveryClient, Snapshot
+from catalog.file import parse_catalog, read_catalog
+from catalog.loader import checksum, export_catalog, load_catalog, loaded_checksum, stored_snapshot
+from catalog.merge import changes, merge
+from catalog.models import DiscoverySnapshot
 
 
 @dataclass(frozen=True)

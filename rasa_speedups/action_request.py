@@ -7,7 +7,8 @@ project's actions read the slots, the latest message and the input channel, whic
 in full as before, and from the events only the last few turns: the handoff's transcript
 (`core.support_desk.TRANSCRIPT_TURNS` lines) and the learner's last real question. So the request
 carries the events from the LEARNER_MESSAGES-th last learner message on (all of them in a shorter
-conversation); everything else in it is what Rasa sends. Installed by `channels/__init__.py`.
+conversation); everything else in it is what Rasa sends. Installed by `rasa_speedups.install()`.
+Replaces: `rasa.core.actions.action:RemoteAction._action_call_format` (checked against Rasa 3.6.21).
 """
 
 from typing import Any, Dict, List
@@ -17,6 +18,13 @@ from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+
+REPLACES = {
+    "rasa.core.actions.action:RemoteAction._action_call_format": {
+        "signature": "(self, tracker: 'DialogueStateTracker', domain: 'Domain') -> Dict[str, Any]",
+        "sha256": "428795b944f22edba142d278ec47a30098975b01463ba337ec447dade52a0492",
+    },
+}
 
 LEARNER_MESSAGES = 5
 _rasas_request_body = RemoteAction._action_call_format

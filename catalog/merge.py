@@ -25,9 +25,9 @@ import copy
 import re
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from actions.answers import PRICE_FAMILIES
-from actions.catalog_file import SYNCED_SOURCE_PREFIX
-from actions.discovery import Snapshot
+from catalog.discovery import Snapshot
+from catalog.facts import PRICE_FAMILIES
+from catalog.file import SYNCED_SOURCE_PREFIX
 
 SOURCE_PREFIX = SYNCED_SOURCE_PREFIX
 STATUS_OF_API = {"active": "active", "retired": "retired", "deleted": "retired", "unpublished": "unknown"}
