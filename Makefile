@@ -1,6 +1,6 @@
 # The project's vocabulary: run, test, train, bench, shell, lint, catalog.
 # cluster: several Rasa servers behind HAProxy on Redis, PostgreSQL and RabbitMQ.
-.PHONY: run cluster cluster-drill test train bench drill shell lint catalog catalog-sync setup clean retention erase \
+.PHONY: run cluster cluster-drill test test-fast train bench drill shell lint catalog catalog-sync setup clean retention erase \
 	dashboard analytics review-export digest analytics-bench
 
 run:            ## set up, load the catalog, train if needed, start both servers (Ctrl-C stops)
@@ -11,6 +11,11 @@ cluster:        ## REPLICAS (2) Rasa servers + action server behind HAProxy on :
 
 test:           ## set up and run every test (lint, unit, PostgreSQL, Rasa data, end-to-end)
 	scripts/test.sh
+
+test-fast:      ## lint and the tests that start no server and need no model, on every core (under 2 minutes)
+	scripts/setup.sh >/dev/null
+	scripts/lint.sh
+	.venv/bin/python -m pytest -q -m "not e2e" -n auto --dist loadfile
 
 train:          ## train the model if config, domain or data changed
 	scripts/setup.sh
@@ -53,7 +58,7 @@ shell:          ## chat in the terminal (rasa shell)
 
 lint:           ## ruff
 	scripts/setup.sh >/dev/null
-	.venv/bin/ruff check core ops actions catalog privacy analytics dashboard channels rasa_speedups nlu_components tests bench scripts web
+	scripts/lint.sh
 
 catalog:        ## validate and load catalog/data/catalog.yaml into DATABASE_URL
 	scripts/setup.sh >/dev/null

@@ -265,11 +265,16 @@ class CatalogFile(_Strict):
     faq: List[FaqEntry] = []
 
 
+# libyaml's safe loader when PyYAML has it (its wheels do): the same documents, about ten times faster than
+# the pure-Python one, which took 0.6 s of every `make catalog` and sync on the shipped file.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_catalog(path: Union[str, Path]) -> CatalogFile:
     """Parse and validate a catalog file; raise `CatalogFileError` naming every fault."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)  # noqa: S506 - a safe loader
     except OSError as error:
         raise CatalogFileError(path, [f"cannot read the file: {error.strerror}"]) from error
     except yaml.YAMLError as error:

@@ -7,7 +7,7 @@ failure becomes a short message with the support team's contact, so the learner 
 waiting in silence. The next message tries the action server again: nothing to restart.
 
 Rasa 3.6 is the last open-source release, so the wrapped method will not change under us; the
-tests in tests/test_faults.py fail if it does. Installed once, by `channels/__init__.py`, when the
+tests in tests/e2e/test_faults.py fail if it does. Installed once, by `channels/__init__.py`, when the
 Rasa server loads the project's channels.
 Replaces: `rasa.core.actions.action:RemoteAction.run` (checked against Rasa 3.6.21).
 """

@@ -4,7 +4,7 @@ Rasa 3.6's RedisLockStore keeps each conversation's ticket queue as one JSON val
 changes and writes back in separate calls. Two servers taking a ticket for the same conversation at
 the same moment both read the same queue and the second write drops the first ticket: both servers
 then handle the conversation at once, and one turn's events are lost (RasaHQ/rasa#9213; Rasa's fix,
-`ConcurrentRedisLockStore`, was reverted from Rasa Open Source). `tests/test_cluster.py` showed it:
+`ConcurrentRedisLockStore`, was reverted from Rasa Open Source). `tests/e2e/test_cluster.py` showed it:
 six messages of one conversation sent to two servers at once left five in the tracker.
 
 This store keeps Rasa's tickets (its `TicketLock`, stored as Rasa stores it) and waiting logic unchanged,

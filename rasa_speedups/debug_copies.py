@@ -8,7 +8,7 @@ debug line unless the module's stdlib logger is enabled for DEBUG (`structlog.st
 when it is, the copies are made exactly as Rasa makes them.
 
 In these modules `copy.*` and `format_tracker_states` are used only for debug lines
-(tests/test_debug_copies.py reads the modules' source to keep it so).
+(tests/rasa_speedups/test_debug_copies.py reads the modules' source to keep it so).
 Replaces: `copy` inside `rasa.core.processor`, `rasa.core.policies.memoization` and
 `rasa.core.policies.rule_policy`, and `rasa.core.policies.policy:Policy.format_tracker_states` on the rule
 policy (checked against Rasa 3.6.21).

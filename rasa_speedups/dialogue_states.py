@@ -13,7 +13,7 @@ as the earlier applied events are still the same ones (after an undo, a restart,
 window moving on, it replays from the start, as Rasa does). Each call then filters copies of these
 states as Rasa does (turns only rules know, rule-only slots and loops), so a caller may change what it
 gets. Calls asking to leave out unset slots (training, not serving) go to Rasa's own code.
-`tests/test_dialogue_states.py` compares the result with Rasa's for every story and rule in data/ and
+`tests/rasa_speedups/test_dialogue_states.py` compares the result with Rasa's for every story and rule in data/ and
 for random conversations. Installed by `rasa_speedups.install()`.
 Replaces: `rasa.shared.core.domain:Domain.states_for_tracker_history` (checked against Rasa 3.6.21).
 """

@@ -11,7 +11,7 @@ Here each message's row is put together from its sparse sentence features alone,
 combines them (the order of `message.features`, the pipeline's featurizers in turn), with the same
 columns and values (float64, as Rasa's stacking with the empty dense matrix makes them). A message
 with dense features (not in this project's pipeline) goes through Rasa's own code.
-`tests/test_graph_runner.py` checks the two give the same matrix.
+`tests/rasa_speedups/test_graph_runner.py` checks the two give the same matrix.
 
 Rasa's count-vector featurizers also compute, for every message, a matrix of per-token (sequence)
 features: each token vectorised on its own, about half of their work. In this project's pipeline

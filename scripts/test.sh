@@ -16,11 +16,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then echo "error: run 'sudo apt-get install -y ${missing[*]}' first" >&2; exit 1; fi
   apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 fi
-# kubectl renders the Kubernetes manifests (tests/test_manifests.py). Debian's kubernetes-client (1.20)
+# kubectl renders the Kubernetes manifests (tests/deploy/test_manifests.py). Debian's kubernetes-client (1.20)
 # is too old for their kustomize fields, so it is not installed from here.
-command -v kubectl >/dev/null 2>&1 || { echo "error: kubectl is needed (tests/test_manifests.py renders deploy/k8s)" >&2; exit 1; }
+command -v kubectl >/dev/null 2>&1 || { echo "error: kubectl is needed (tests/deploy/test_manifests.py renders deploy/k8s)" >&2; exit 1; }
 echo "==> lint (ruff)"
-.venv/bin/ruff check core ops actions channels nlu_components tests bench scripts web
+scripts/lint.sh
 scripts/train.sh
 echo "==> tests"
 exec .venv/bin/python -m pytest "$@"

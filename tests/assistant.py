@@ -33,6 +33,13 @@ def train_model() -> Path:
     return MODEL
 
 
+def start_action_server(processes: Processes, port: int, env: dict, log: Path):
+    """The action server alone, on a port, waited for until it answers its health check."""
+    process = processes.start(action_server_command(port), env=env, log=log, cwd=PROJECT_ROOT)
+    wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/health"), process, what="action server", log=log)
+    return process
+
+
 @dataclass
 class Assistant:
     rasa_url: str
@@ -103,6 +110,26 @@ def running_assistant(workdir: Path, database_url: str, tracker_store_url: str,
                         env, processes, actions)
     finally:
         processes.stop_all()
+
+
+SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN, SUPPORT_CHANNEL = "test-signing-secret", "xoxb-test-token", "CSUPPORT"
+DEMO_ORIGIN = "http://127.0.0.1:8080"
+
+
+@contextmanager
+def running_assistant_with_slack(workdir: Path, slack) -> Iterator[Assistant]:
+    """Both servers on SQLite files in `workdir`, talking to the Slack stand-in `slack` as the support desk."""
+    env = {
+        "SLACK_BOT_TOKEN": SLACK_BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET,
+        "SLACK_SUPPORT_CHANNEL": SUPPORT_CHANNEL,
+        "SLACK_API_URL": slack.api_url,
+        "SLACK_RETRY_SECONDS": "1",
+        "WEBCHAT_ALLOWED_ORIGINS": DEMO_ORIGIN,
+    }
+    with running_assistant(workdir, f"sqlite:///{workdir / 'catalog.db'}",
+                           f"sqlite:///{workdir / 'conversations.db'}", extra_env=env) as running:
+        yield running
 
 
 @contextmanager

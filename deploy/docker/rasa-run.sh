@@ -1,6 +1,6 @@
 #!/bin/bash
 # Starts the Rasa server inside the container with the flags of ops/commands.py's
-# rasa_server_command (tests/test_manifests.py runs this script against that function):
+# rasa_server_command (tests/deploy/test_manifests.py runs this script against that function):
 # bound to BIND_HOST (0.0.0.0 in the image), CORS for WEBCHAT_ALLOWED_ORIGINS only, and Rasa's HTTP
 # API off unless RASA_API_TOKEN is set. The endpoints are the multi-replica ones (deploy/cluster/).
 set -euo pipefail

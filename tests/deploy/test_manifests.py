@@ -26,7 +26,7 @@ from core import settings
 from ops.cluster import programs
 from ops.commands import rasa_server_command
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 COMPOSE_FILE = DEPLOY / "compose.yaml"

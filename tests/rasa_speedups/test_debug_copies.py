@@ -21,6 +21,8 @@ from rasa_speedups import debug_copies
 from rasa_speedups.graph_runner import OrderedGraphRunner
 from tests.assistant import train_model
 
+pytestmark = pytest.mark.e2e  # starts a server or needs the trained model: not in make test-fast
+
 MESSAGE, TRACKER = "__message__", "__tracker__"  # Rasa's graph placeholders
 STATES = [{"user": {"intent": "ask_cost"}, "prev_action": {"action_name": "action_listen"}},
           {"slots": {"program": (1.0,)}, "prev_action": {"action_name": "action_answer_question"}}]

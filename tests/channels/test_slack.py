@@ -7,30 +7,25 @@ import uuid
 import pytest
 import requests
 
-from tests.assistant import Learner, running_assistant, train_model
+from tests.assistant import (
+    DEMO_ORIGIN,
+    SLACK_BOT_TOKEN,
+    SLACK_SIGNING_SECRET,
+    SUPPORT_CHANNEL,
+    Learner,
+    running_assistant_with_slack,
+    train_model,
+)
 from tests.slack_standin import event_callback, signed
 
 pytestmark = pytest.mark.e2e
-SECRET = "test-signing-secret"
-TOKEN = "xoxb-test-token"
-SUPPORT = "CSUPPORT"
-WEB_ORIGIN = "http://127.0.0.1:8080"
+SECRET, TOKEN, SUPPORT, WEB_ORIGIN = SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN, SUPPORT_CHANNEL, DEMO_ORIGIN
 
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory, slack):
     train_model()
-    workdir = tmp_path_factory.mktemp("slack-assistant")
-    env = {
-        "SLACK_BOT_TOKEN": TOKEN,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_SUPPORT_CHANNEL": SUPPORT,
-        "SLACK_API_URL": slack.api_url,
-        "SLACK_RETRY_SECONDS": "1",
-        "WEBCHAT_ALLOWED_ORIGINS": WEB_ORIGIN,
-    }
-    with running_assistant(workdir, f"sqlite:///{workdir / 'catalog.db'}",
-                           f"sqlite:///{workdir / 'conversations.db'}", extra_env=env) as running:
+    with running_assistant_with_slack(tmp_path_factory.mktemp("slack-assistant"), slack) as running:
         yield running
 
 

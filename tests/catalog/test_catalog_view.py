@@ -6,6 +6,7 @@ import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 from sqlalchemy import text
 
@@ -14,8 +15,9 @@ from catalog import view as catalog_view
 from core import settings
 from core.db import engine_for, session_scope
 from ops.commands import VENV_BIN
-from tests.assistant import PROJECT_ROOT
-from tests.test_endpoint_connections import start_action_server
+from tests.assistant import PROJECT_ROOT, start_action_server
+
+pytestmark = pytest.mark.e2e  # starts a server or needs the trained model: not in make test-fast
 
 SCM_COST = "how much does the MITx Supply Chain Management MicroMasters cost?"
 

@@ -29,6 +29,8 @@ from rasa_speedups import sentence_features
 from rasa_speedups.graph_runner import OrderedGraphRunner
 from tests.assistant import PROJECT_ROOT, train_model
 
+pytestmark = pytest.mark.e2e  # starts a server or needs the trained model: not in make test-fast
+
 MESSAGE, TRACKER = "__message__", "__tracker__"  # Rasa's graph placeholders
 SAMPLE = [text for text, _intent in read_nlu_examples(PROJECT_ROOT / "data" / "nlu.yml")][::7]
 SAMPLE += ["", "🙂", "how much does the MITx supply chain micromasters cost?", "x" * 400]

@@ -14,7 +14,7 @@ from catalog.facts import CreditFact, PriceFact, SourceRef, StatusFact
 from catalog.file import CatalogFileError, parse_catalog
 from catalog.loader import export_catalog, load_catalog
 from core.db import engine_for
-from tests.test_answers import GENERAL, make_program
+from tests.actions.sample_facts import GENERAL, make_program
 
 NOW = Freshness(date(2026, 11, 28), 3)
 FAQ = SourceRef("Program FAQ", "https://example.edu/faq")

@@ -31,6 +31,8 @@ from core.db import session_scope
 from tests.assistant import PROJECT_ROOT, running_assistant, train_model
 from tests.slack_standin import SUPPORT, slack_settings
 
+pytestmark = pytest.mark.e2e  # starts a server or needs the trained model: not in make test-fast
+
 SIGNING_SECRET = "test-signing-secret"
 DASHBOARD_SECRET = "test-dashboard-secret-0123456789abcdef"  # 32+ bytes, as HS256 wants
 MARKER = "zqx-learner-marker-7f3c"  # in one learner message only: grep every signed-out response for it

@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from tests.assistant import PROJECT_ROOT, running_site, train_model
-from tests.test_widget import CHROMIUM, GREETING, browser, session_id  # noqa: F401 (browser: a fixture)
+from tests.e2e.browser import CHROMIUM, GREETING, session_id
 
 pytestmark = pytest.mark.e2e
 
@@ -140,7 +140,7 @@ def test_feedback_in_a_paused_conversation_is_stored_and_not_answered(assistant)
 
 @pytest.fixture
 def widget(served, browser):  # noqa: F811
-    """A browser launcher (tests/test_widget.py's), once Chromium and the widget's bundle are there."""
+    """A browser launcher (tests/e2e/test_widget.py's), once Chromium and the widget's bundle are there."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
     if not (PROJECT_ROOT / "web" / "node_modules" / "rasa-webchat" / "lib" / "index.js").is_file():

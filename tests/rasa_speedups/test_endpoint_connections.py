@@ -8,14 +8,16 @@ import secrets
 import signal
 from pathlib import Path
 
+import pytest
 from rasa.utils.endpoints import EndpointConfig
 from sanic.config import DEFAULT_CONFIG as SANICS_DEFAULTS
 
-from bench.servers import Processes, free_port, http_ok, wait_until
+from bench.servers import Processes, free_port
 from core import settings
-from ops.commands import action_server_command
 from rasa_speedups import endpoint_connections
-from tests.assistant import PROJECT_ROOT
+from tests.assistant import start_action_server
+
+pytestmark = pytest.mark.e2e  # starts a server or needs the trained model: not in make test-fast
 
 CALLS = 10
 
@@ -29,12 +31,6 @@ def connections_to(port: int) -> set:
             if int(remote.rsplit(":", 1)[1], 16) == port:
                 found.add(int(local.rsplit(":", 1)[1], 16))
     return found
-
-
-def start_action_server(processes: Processes, port: int, env: dict, log: Path):
-    process = processes.start(action_server_command(port), env=env, log=log, cwd=PROJECT_ROOT)
-    wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/health"), process, what="action server", log=log)
-    return process
 
 
 def test_calls_reuse_a_connection_and_survive_the_action_server_restarting(tmp_path, monkeypatch):

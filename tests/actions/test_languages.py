@@ -10,7 +10,7 @@ from actions.questions import question_parts
 from catalog.facts import CreditFact, PriceFact, SourceRef
 from core import languages, notices
 from nlu_components import language_detection
-from tests.test_answers import FAQ, GENERAL, PAGE, make_program
+from tests.actions.sample_facts import FAQ, GENERAL, PAGE, make_program
 
 REVIEW_SITE = SourceRef("Class Central", "https://www.classcentral.com/report/mitx-sds", third_party=True)
 LINK = re.compile(r"https?://")

@@ -25,7 +25,7 @@ from core.db import engine_for
 from core.handoffs import HandoffRow, SlackEventRow, StaffReplyRow
 from privacy.retention import Counts, erase, purge
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DAY = 24 * 3600
 
 

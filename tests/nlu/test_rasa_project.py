@@ -5,7 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.assistant import PROJECT_ROOT, train_model
+
+pytestmark = pytest.mark.e2e  # starts a server or needs the trained model: not in make test-fast
 
 RASA = str(Path(sys.executable).parent / "rasa")
 

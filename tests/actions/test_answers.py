@@ -6,30 +6,8 @@ import pytest
 
 from actions import answers
 from actions.links import markdown_link, plain_link, slack_link
-from catalog.facts import CreditFact, EmployerFact, FaqFact, GeneralFactText, PriceFact, ProgramFacts, SourceRef
-
-FAQ = SourceRef("Program FAQ", "https://example.edu/faq")
-PAGE = SourceRef("Program page", "https://example.edu/widgets")
-BLOG = SourceRef("edX Blog", "https://blog.example.org/top-faq")
-GENERAL = {
-    "credit": GeneralFactText("credit", "Usually only the offering university grants credit. More text.", "2016-2017",
-                              BLOG),
-    "admission": GeneralFactText("admission", "No admission guarantee.", "2016-2017", BLOG),
-    "career": GeneralFactText("career", "Career-oriented; no job guarantee.", "2016-2017", BLOG),
-    "cost": GeneralFactText("cost", "Programs generally cost $600-$1,400.", "2017", None),
-}
-
-
-def make_program(**changes) -> ProgramFacts:
-    fields = dict(
-        id="testx-widgets", title="Widget Engineering", edx_org="TestX", institution="Test University",
-        program_page=PAGE, num_courses=4, courses_note=None, admission_guaranteed=False,
-        admission_basis="program", admission_note="Credential holders still apply as usual. Second sentence.",
-        admission_source=FAQ, career_outcomes=None, career_source=None, prices=(), price_note=None,
-        credit_pathways=(), employers=(),
-    )
-    fields.update(changes)
-    return ProgramFacts(**fields)
+from catalog.facts import CreditFact, EmployerFact, FaqFact, PriceFact, SourceRef
+from tests.actions.sample_facts import BLOG, FAQ, GENERAL, make_program
 
 
 def dollar_figures(text: str) -> set:
