@@ -47,7 +47,8 @@ def help_of(module: str) -> str:
 
 def made_at_run_time(path: str) -> bool:
     """A path git ignores (results, .env, node_modules): made by a command, not kept in the repository."""
-    return subprocess.run(["git", "check-ignore", "-q", path], cwd=PROJECT_ROOT).returncode == 0
+    return any(subprocess.run(["git", "check-ignore", "-q", candidate], cwd=PROJECT_ROOT).returncode == 0
+               for candidate in (path, path.rstrip("/") + "/"))  # "/": a pattern only for folders
 
 
 def is_project_module(module: str) -> bool:
