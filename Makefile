@@ -1,7 +1,7 @@
 # The project's vocabulary: run, test, train, bench, shell, lint, catalog.
 # cluster: several Rasa servers behind HAProxy on Redis, PostgreSQL and RabbitMQ.
 .PHONY: run cluster cluster-drill test test-fast train bench drill shell lint catalog catalog-sync setup clean retention erase \
-	dashboard analytics review-export digest analytics-bench
+	dashboard analytics review-export digest analytics-bench widget-load
 
 run:            ## set up, load the catalog, train if needed, start both servers (Ctrl-C stops)
 	scripts/run.sh
@@ -32,6 +32,10 @@ drill:          ## fault drill: hang, kill and stop each part under load; nothin
 analytics-bench: ## the analytics feed (RabbitMQ vs the conversation log, SQLite vs PostgreSQL) and the report
 	scripts/setup.sh >/dev/null
 	.venv/bin/python -m bench.analytics_bench
+
+widget-load:    ## LEARNERS (300) widget learners over socket.io against a running make run (URL=... for make cluster)
+	scripts/setup.sh >/dev/null
+	.venv/bin/python -m bench.widget_load --url $${URL:-http://127.0.0.1:$${RASA_PORT:-5005}} --learners $${LEARNERS:-300}
 
 cluster-drill:  ## the cluster under load (32/128 conversations, 1 and 2 servers), a server killed, Redis restarted
 	scripts/setup.sh >/dev/null

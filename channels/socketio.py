@@ -1,6 +1,7 @@
 """Rasa's socket.io channel for the web chat widget, with two additions.
 
-- Transport: HTTP long-polling only (see `blueprint`).
+- Transport: websocket, or long-polling where a websocket cannot get through (engine.io's upgrade);
+  Sanic 21.12's websocket needs `channels/websocket_receive.py` on Python 3.11.
 - Origins: Rasa's own channel lets any web page open a chat; the only guard is the CORS header that
   `rasa run --cors` (sanic-cors) puts on every response, socket.io's included. This one also refuses
   the socket.io connection of a browser whose Origin header is not in `allowed_origins`
@@ -110,9 +111,6 @@ class OriginCheckedSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
-        # Long-polling only: the websocket upgrade fails on the Sanic 21 that Rasa 3.6 pins, and
-        # engine.io then leaves the session stuck "upgrading" (the widget loops and never connects).
-        sio.eio.allow_upgrades = False
         if settings.redis_url():
             # Before any socket connects: the manager starts listening to Redis on the first connection.
             sio.manager = StaffReplyRedisManager(settings.redis_url(), channel=redis_channel())

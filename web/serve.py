@@ -40,16 +40,13 @@ def socket_url() -> str:
 
 
 def content_security_policy() -> str:
-    """Scripts and styles from this server only; connections to this server and the Rasa server only.
-
-    The socket URL is allowed as http(s) only, not ws(s): the browser refuses engine.io's websocket
-    upgrade probe, so the widget stays on long-polling (the upgrade fails on the Sanic 21 that Rasa 3.6
-    pins, and a failed probe would leave the session stuck).
-    """
+    """Scripts and styles from this server only; connections to this server and the Rasa server only, over
+    HTTP (engine.io's long-polling) and its websocket (ws: beside http:, wss: beside https:)."""
     parts = urlsplit(socket_url())
+    websocket = "wss" if parts.scheme == "https" else "ws"
     return (f"default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-            f"font-src 'self' data:; connect-src 'self' {parts.scheme}://{parts.netloc}; base-uri 'none'; "
-            f"form-action 'none'; frame-ancestors 'none'")
+            f"font-src 'self' data:; connect-src 'self' {parts.scheme}://{parts.netloc} {websocket}://{parts.netloc}; "
+            f"base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
 class Handler(BaseHTTPRequestHandler):

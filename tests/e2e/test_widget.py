@@ -5,6 +5,7 @@ Playwright; Playwright never downloads a browser of its own.
 
 import http.client
 import os
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -58,6 +59,7 @@ def test_widget_conversation_history_links_and_escaping(site, browser):
     chat.say("how much does the MITx Supply Chain Management MicroMasters cost?")
     page.wait_for_selector(".rw-typing-indication", state="attached")
     chat.expect_reply("$1,350 in total")
+    assert chat.websockets_to(site["rasa_url"]), "the widget should have upgraded to a websocket"
 
     link = page.locator('.rw-response a[href^="https://micromasters.mit.edu/"]').first
     assert link.get_attribute("href") == "https://micromasters.mit.edu/scm/frequently-asked-questions/"
@@ -95,6 +97,22 @@ def test_widget_conversation_history_links_and_escaping(site, browser):
     assert page.evaluate("window.__xss === undefined")
     assert chat.dialogs == []
     chat.check_nothing_left_the_machine(site["rasa_url"])
+
+
+def test_widget_falls_back_to_long_polling_when_websockets_are_blocked(site, browser):
+    """A proxy or firewall that drops websockets: engine.io keeps the session on long-polling and the learner
+    is answered all the same."""
+    chat = browser({"width": 1280, "height": 860})
+    blocked = []
+    chat.context.route_web_socket(re.compile(r".*/socket\.io/.*"), lambda socket: (blocked.append(socket.url),
+                                                                                   socket.close()))
+    chat.open_chat(site["origin"])
+    chat.expect_reply(GREETING)
+    chat.say("how much does the MITx Supply Chain Management MicroMasters cost?")
+    chat.expect_reply("$1,350 in total")
+    assert blocked, "the widget never tried a websocket"
+    polls = [url for url in chat.requests if "/socket.io/" in url and "transport=polling" in url]
+    assert len(polls) >= 3 and all(url.startswith(site["rasa_url"]) for url in polls)
 
 
 def test_widget_on_a_phone(site, browser):

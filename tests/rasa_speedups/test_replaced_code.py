@@ -12,10 +12,10 @@ import pytest
 import rasa
 
 import rasa_speedups
-from channels import action_guard, session_start
+from channels import action_guard, session_start, websocket_receive
 from tests.assistant import PROJECT_ROOT
 
-RECORDING_MODULES = (*rasa_speedups.modules(), action_guard, session_start)
+RECORDING_MODULES = (*rasa_speedups.modules(), action_guard, session_start, websocket_receive)
 
 
 def recorded() -> dict:
