@@ -58,7 +58,8 @@ async def one_learner(url: str, transports: List[str], questions: int, gap: floa
     client.on("bot_uttered", lambda data: replies.put_nowait(time.monotonic()))
     session = f"load-{uuid.uuid4().hex}"
     try:
-        await asyncio.wait_for(client.connect(url, transports=transports, socketio_path="socket.io"), reply_timeout)
+        # socket.io-client in the browser waits 20 s for the connection; python-socketio waits 1 s unless told
+        await client.connect(url, transports=transports, socketio_path="socket.io", wait_timeout=reply_timeout)
         result.connected += 1
         await client.emit("session_request", {"session_id": session})
         for index in range(questions):
