@@ -11,6 +11,7 @@ from rasa.core.brokers.sql import SQLEventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine, event, text
 
 from channels.tracker_store import IncrementalSQLTrackerStore
@@ -144,3 +145,15 @@ def test_each_published_event_carries_the_id_it_was_stored_under(database_url):
     assert len(rows) > 2 * 4 * len(TURNS)
     assert [(event["event_id"], event["sender_id"], event["event"]) for event in broker.published] == [
         (row.id, row.sender_id, json.loads(row.data)["event"]) for row in rows]
+
+
+def test_the_sqlite_conversation_store_writes_ahead_and_still_syncs_every_commit(tmp_path):
+    url = f"sqlite:///{tmp_path / 'conversations.db'}"
+    store = IncrementalSQLTrackerStore(DOMAIN, host=url)
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    asyncio.run(store.save(DialogueStateTracker.from_events("learner-wal", [UserUttered("hello")])))
+    rasas_own = SQLTrackerStore(DOMAIN, host=url)  # another process's view of the same file
+    assert [event.text for event in asyncio.run(rasas_own.retrieve("learner-wal")).events
+            if isinstance(event, UserUttered)] == ["hello"]

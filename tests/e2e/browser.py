@@ -27,7 +27,7 @@ class Browser:
         self.closed_sessions = set()  # engine.io sessions a page closed itself (as it does when it is left)
         self.context.on("request", self._record)
         self.page = self.context.pages[0] if self.context.pages else self.context.new_page()
-        self.page.on("websocket", lambda socket: self.requests.append(socket.url))
+        self.page.on("websocket", self._record_websocket)
         self.page.on("console", lambda message: message.type == "error" and self.console_errors.append(
             (message.text, message.location.get("url", ""))))
         self.page.on("pageerror", lambda error: self.page_errors.append(str(error)))
@@ -38,9 +38,17 @@ class Browser:
         if request.method == "POST" and "/socket.io/" in request.url and request.post_data == "1":  # close
             self.closed_sessions.update(parse_qs(urlsplit(request.url).query).get("sid", []))
 
+    def _record_websocket(self, socket):
+        """A websocket the page opened; when it closes (the page reloads or leaves), its engine.io session is
+        closed too, as a close posted over polling closes it."""
+        self.requests.append(socket.url)
+        sid = parse_qs(urlsplit(socket.url).query).get("sid", [])
+        socket.on("close", lambda _socket: self.closed_sessions.update(sid))
+
     def _left_behind(self, text, url):
-        """A page being left (reload, navigation) closes its engine.io session; a poll it had already sent
-        can reach the server after the close, which answers it with a 400: nothing the learner sees."""
+        """A page being left (reload, navigation) closes its engine.io session, over polling or its websocket; a
+        poll it had already sent can reach the server after the close, which answers it with a 400: nothing
+        the learner sees."""
         sid = parse_qs(urlsplit(url).query).get("sid", [None])[0]
         return (sid in self.closed_sessions and "/socket.io/" in url
                 and text.startswith("Failed to load resource: the server responded with a status of 400"))
@@ -71,8 +79,9 @@ class Browser:
         for url in self.requests:
             parts = urlsplit(url)
             assert parts.scheme == "data" or parts.hostname in LOCAL_HOSTS, f"request to another host: {url}"
-        assert [text for text, url in self.console_errors if not self._left_behind(text, url)] == []
-        assert self.page_errors == []
+        errors = [(text, url) for text, url in self.console_errors if not self._left_behind(text, url)]
+        assert errors == [], errors  # a helper module: pytest does not spell the comparison out here
+        assert self.page_errors == [], self.page_errors
 
     def websockets_to(self, rasa_url):
         """The engine.io websockets the page opened to the Rasa server."""
