@@ -174,8 +174,12 @@ def forget_before(engine: Engine, timestamp: float, dry_run: bool = False) -> in
     with session_scope(engine) as session:
         if dry_run:
             return session.scalar(select(func.count()).select_from(AnalyticsEvent).where(old))
-        session.execute(delete(Review).where(Review.event_id.in_(select(AnalyticsEvent.event_id).where(old))))
-        return session.execute(delete(AnalyticsEvent).where(old)).rowcount
+        # No objects are loaded in this session: nothing to synchronise (the ORM's default, evaluating the
+        # criteria in Python, cannot evaluate the subquery and refused the delete)
+        unsynchronised = {"synchronize_session": False}
+        session.execute(delete(Review).where(Review.event_id.in_(select(AnalyticsEvent.event_id).where(old))),
+                        execution_options=unsynchronised)
+        return session.execute(delete(AnalyticsEvent).where(old), execution_options=unsynchronised).rowcount
 
 
 def now() -> datetime:

@@ -46,6 +46,7 @@ class WorkerResult:
     asked: int = 0
     answered: int = 0
     first_replies: List[float] = field(default_factory=list)
+    connect_times: List[float] = field(default_factory=list)
     errors: Dict[str, int] = field(default_factory=dict)
     cpu_seconds: float = 0.0
 
@@ -59,7 +60,9 @@ async def one_learner(url: str, transports: List[str], questions: int, gap: floa
     session = f"load-{uuid.uuid4().hex}"
     try:
         # socket.io-client in the browser waits 20 s for the connection; python-socketio waits 1 s unless told
+        connecting = time.monotonic()
         await client.connect(url, transports=transports, socketio_path="socket.io", wait_timeout=reply_timeout)
+        result.connect_times.append(time.monotonic() - connecting)
         result.connected += 1
         await client.emit("session_request", {"session_id": session})
         for index in range(questions):
@@ -77,7 +80,7 @@ async def one_learner(url: str, transports: List[str], questions: int, gap: floa
             result.first_replies.append(first - sent)
             await asyncio.sleep(max(0.0, gap - (time.monotonic() - sent)))
     except Exception as error:  # every failure is counted by kind, none stops the other learners
-        kind = type(error).__name__
+        kind = f"{type(error).__name__} ({str(error)[:60]})" if str(error) else type(error).__name__
         result.errors[kind] = result.errors.get(kind, 0) + 1
     finally:
         if client.connected:
@@ -145,6 +148,7 @@ def run(url: str, learners: int, processes: int, questions: int, gap: float, rep
         each.join(timeout=10)
     elapsed = time.monotonic() - began
     replies = [value for result in results for value in result.first_replies]
+    connects = [value for result in results for value in result.connect_times]
     errors: Dict[str, int] = {}
     for result in results:
         for kind, count in result.errors.items():
@@ -155,19 +159,21 @@ def run(url: str, learners: int, processes: int, questions: int, gap: float, rep
         "asked": sum(r.asked for r in results), "answered": sum(r.answered for r in results),
         "p50": percentile(replies, 0.50), "p95": percentile(replies, 0.95), "p99": percentile(replies, 0.99),
         "median": statistics.median(replies) if replies else float("nan"), "errors": errors,
+        "connect_p50": percentile(connects, 0.50), "connect_p95": percentile(connects, 0.95),
         "worker_cpu": [round(r.cpu_seconds, 1) for r in results], "server_cpu": server_cpu, "elapsed": elapsed,
     }
 
 
 def render(rows: List[dict]) -> str:
-    lines = ["| learners | transport | connected | answered / asked | first reply p50 / p95 / p99 (s) | "
-             "load generator CPU s (per process) | server CPU s | errors |",
-             "|---:|---|---:|---:|---:|---|---:|---|"]
+    lines = ["| learners | transport | connected | connect p50 / p95 (s) | answered / asked | "
+             "first reply p50 / p95 / p99 (s) | load generator CPU s (per process) | server CPU s | errors |",
+             "|---:|---|---:|---:|---:|---:|---|---:|---|"]
     for row in rows:
         errors = ", ".join(f"{kind} {count}" for kind, count in sorted(row["errors"].items())) or "none"
         server = sum(row["server_cpu"].values()) if row["server_cpu"] else float("nan")
         lines.append(f"| {row['learners']} | {row['transport']} | {row['connected']} | "
-                     f"{row['answered']} / {row['asked']} | {row['p50']:.2f} / {row['p95']:.2f} / {row['p99']:.2f} | "
+                     f"{row['connect_p50']:.2f} / {row['connect_p95']:.2f} | {row['answered']} / {row['asked']} | "
+                     f"{row['p50']:.2f} / {row['p95']:.2f} / {row['p99']:.2f} | "
                      f"{' '.join(str(c) for c in row['worker_cpu'])} | {server:.1f} | {errors} |")
     return "\n".join(lines)
 

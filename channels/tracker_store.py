@@ -32,7 +32,7 @@ import asyncio
 import itertools
 import json
 from collections import deque
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from cachetools import LRUCache
 from rasa.core.tracker_store import SQLTrackerStore
@@ -41,8 +41,11 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import bindparam, func, insert, or_, select
 from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy.orm import sessionmaker
 
+from channels.group_commit import GroupCommitWriter, Turn
 from core import settings
+from core.db import sqlite_engine
 
 STORED_EVENTS = "_micromasters_stored_events"  # on trackers this store handed out or saved
 LAST_EVENT_ID = "_micromasters_last_event_id"  # the id of the last stored event the tracker holds
@@ -78,7 +81,8 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
-            self._write_ahead_log()
+            self._pooled_write_ahead_log()
+        self._writer = GroupCommitWriter(self._insert_turns)
         self._saved: LRUCache = LRUCache(maxsize=settings.tracker_cache_size())
         # Conversations just found to have nothing stored: Rasa creates their tracker next and saves it,
         # all of its events new (the lock store keeps other servers off the conversation meanwhile).
@@ -193,40 +197,44 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
             return None
         serialised = [event.as_dict() for event in events]
         rows = [self._row(sender_id, event, data) for event, data in zip(events, serialised, strict=True)]
-        ids = await asyncio.to_thread(self._insert, sender_id, rows)
+        ids = await self._writer.write(sender_id, rows)
         if self.event_broker is not None:
             for data, event_id in zip(serialised, ids, strict=True):
                 self.event_broker.publish({"sender_id": sender_id, **data, "event_id": event_id})
         return ids[-1]
 
-    def _write_ahead_log(self) -> None:
-        """SQLite (the embedded default) in write-ahead-log mode: a turn's commit writes and syncs the log
-        once instead of a rollback journal and the database (0.9 ms to 0.3 ms a commit here), and readers
-        of other conversations no longer wait for a writer. Still synced at every commit
-        (`synchronous=FULL`): a committed turn survives a power cut. The mode is kept in the file; the
-        sync level is per connection, so the connections Rasa opened before are closed."""
+    def _pooled_write_ahead_log(self) -> None:
+        """SQLite (the embedded default): connections kept open (`core.db.sqlite_engine`), in write-ahead-log
+        mode: a commit writes and syncs the log once instead of a rollback journal and the database
+        (0.9 ms to 0.3 ms a commit here), and readers of other conversations no longer wait for a writer.
+        Still synced at every commit (`synchronous=FULL`): a committed turn survives a power cut. The
+        mode is kept in the file; the sync level is per connection, set on each new one."""
         def on_connect(dbapi_connection, _record) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.close()
 
-        sqlalchemy_event.listen(self.engine, "connect", on_connect)
         self.engine.dispose()
+        self.engine = sqlite_engine(self.engine.url, future=False)
+        sqlalchemy_event.listen(self.engine, "connect", on_connect)
+        self.sessionmaker = sessionmaker(bind=self.engine)
 
-    def _insert(self, sender_id: str, rows: List[dict]) -> List[int]:
-        """Insert a turn's events in one statement (psycopg2 sends an executemany as one INSERT ... VALUES,
-        RETURNING the ids; SQLite inserts them under its single-writer lock, so their ids are consecutive);
-        their ids, in order."""
-        dialect = self.engine.dialect.name
+    def _insert_turns(self, turns: Sequence[Turn]) -> List[List[int]]:
+        """Insert turns' events in one transaction (`channels.group_commit`), each turn's in one statement
+        (psycopg2 sends an executemany as one INSERT ... VALUES, RETURNING the ids; SQLite inserts them
+        under its single-writer lock, so their ids are consecutive); each turn's ids, in order."""
         with self.engine.begin() as connection:
-            if dialect == "postgresql":
-                return sorted(connection.execute(self._insert_returning_ids, rows).scalars())
-            connection.execute(self._insert_statement, rows)
-            if dialect == "sqlite":
-                last_id = connection.exec_driver_sql("SELECT last_insert_rowid()").scalar()
-        if dialect != "sqlite":
-            last_id = self._last_event_id(sender_id)
+            return [self._insert_turn(connection, sender_id, rows) for sender_id, rows in turns]
+
+    def _insert_turn(self, connection, sender_id: str, rows: List[dict]) -> List[int]:
+        if connection.dialect.name == "postgresql":
+            return sorted(connection.execute(self._insert_returning_ids, rows).scalars())
+        connection.execute(self._insert_statement, rows)
+        if connection.dialect.name == "sqlite":
+            last_id = connection.exec_driver_sql("SELECT last_insert_rowid()").scalar()
+        else:
+            last_id = connection.execute(self._last_id_statement, {"sender_id": sender_id}).scalar()
         return list(range(last_id - len(rows) + 1, last_id + 1))
 
     def _last_event_id(self, sender_id: str) -> Optional[int]:

@@ -8,6 +8,7 @@
 | ACTION_ENDPOINT_URL | http://127.0.0.1:5055/webhook | where the Rasa server calls the action server |
 | RASA_PORT / ACTION_PORT | 5005 / 5055 | ports of the Rasa server and the action server |
 | BIND_HOST | 127.0.0.1 | the address every server listens on (0.0.0.0 only behind a proxy you trust) |
+| SANIC_BACKLOG | 1024 | connections waiting to be accepted by the Rasa server (Rasa's 100 overflowed) |
 | RASA_API_TOKEN | (none) | turns Rasa's HTTP API (/model, /conversations, ...) on, behind this token |
 | ACTION_SERVER_TOKEN | (`make run` makes one) | shared secret the Rasa server sends, the action server checks |
 | ACTION_TIMEOUT_SECONDS | 4 | longest wait for the action server; then the learner gets the support contact |
@@ -323,6 +324,11 @@ def discovery_sync_hours() -> float:
     return float(_env("DISCOVERY_SYNC_HOURS") or 24)
 
 
+def sanic_backlog() -> int:
+    """Read by Rasa itself (`rasa run`); the kernel caps it at net.core.somaxconn."""
+    return int(_env("SANIC_BACKLOG") or 1024)
+
+
 def handoff_enabled() -> bool:
     """Handoff needs a bot token and a support channel; without them the assistant runs as before."""
     return bool(slack_bot_token() and slack_support_channel())
@@ -340,6 +346,7 @@ def as_environment() -> dict:
         "WEB_PORT": str(web_port()),
         "WEBCHAT_ALLOWED_ORIGINS": webchat_allowed_origins(),
         "BIND_HOST": bind_host(),
+        "SANIC_BACKLOG": str(sanic_backlog()),
         "RASA_TELEMETRY_ENABLED": _env("RASA_TELEMETRY_ENABLED") or "false",
         "REDIS_HOST": redis_host(),
         "REDIS_PORT": str(redis_port()),

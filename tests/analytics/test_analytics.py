@@ -9,10 +9,11 @@ from datetime import date, datetime, timezone
 
 import aio_pika
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
-from analytics import feed, metrics, store
+from analytics import feed, metrics, review, store
 from analytics.events import BadEvent, row_for
+from core.db import session_scope
 
 DAY = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc).timestamp()
 NEXT_DAY = DAY + 86400
@@ -262,3 +263,16 @@ def test_processes_starting_together_create_the_tables_once(database_url):
     assert problems == []
     engine = store.analytics_engine(database_url)
     assert feed.ingest(engine, seeded_events()) == 17  # positive control: the tables work
+
+
+def test_retention_deletes_old_events_and_their_reviews_and_keeps_the_rest(analytics):
+    feed.ingest(analytics, seeded_events())
+    review.label(analytics, 10, "ignore", None, "staff")  # on the first day
+    review.label(analytics, 16, "new_faq", None, "staff")  # on the next day
+    next_day = datetime(2026, 11, 3, tzinfo=timezone.utc).timestamp()
+
+    assert store.forget_before(analytics, next_day, dry_run=True) == 15
+    assert store.forget_before(analytics, next_day) == 15
+    with session_scope(analytics) as session:
+        assert session.scalars(select(store.AnalyticsEvent.event_id).order_by("event_id")).all() == [16, 17]
+        assert session.scalars(select(store.Review.event_id)).all() == [16]

@@ -25,10 +25,12 @@ def test_percentiles_of_the_first_replies():
 
 def test_the_report_names_the_errors_and_the_cpu():
     row = {"learners": 600, "transport": "polling+websocket", "connected": 580, "asked": 1740, "answered": 1500,
-           "p50": 2.3, "p95": 3.6, "p99": 5.0, "errors": {"ConnectionError": 20, "no reply in time": 240},
+           "p50": 2.3, "p95": 3.6, "p99": 5.0, "connect_p50": 0.4, "connect_p95": 2.25,
+           "errors": {"ConnectionError": 20, "no reply in time": 240},
            "worker_cpu": [12.5, 11.0], "server_cpu": {101: 80.0, 102: 3.5}}
     table = widget_load.render([row])
-    assert "| 600 | polling+websocket | 580 | 1500 / 1740 | 2.30 / 3.60 / 5.00 | 12.5 11.0 | 83.5 |" in table
+    assert ("| 600 | polling+websocket | 580 | 0.40 / 2.25 | 1500 / 1740 | 2.30 / 3.60 / 5.00 | 12.5 11.0 | 83.5 |"
+            in table)
     assert "ConnectionError 20, no reply in time 240" in table
 
 

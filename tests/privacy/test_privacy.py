@@ -231,7 +231,9 @@ def privacy(*args, env=None):
 def test_command_line(urls, store):
     some_conversations(urls, store)
     talk(store, "forty-days", 40)
-    env = {"TRACKER_STORE_URL": urls[0], "DATABASE_URL": urls[1], "RETENTION_DAYS": "30"}
+    analytics = urls[0].replace("conversations.db", "analytics.db")  # not the checkout's var/analytics.db
+    env = {"TRACKER_STORE_URL": urls[0], "DATABASE_URL": urls[1], "ANALYTICS_DATABASE_URL": analytics,
+           "RETENTION_DAYS": "30"}
 
     dry = privacy("purge", "--dry-run", env=env)
     assert dry.returncode == 0, dry.stderr
