@@ -52,6 +52,19 @@ class Assistant:
     env: Dict[str, str] = field(default_factory=dict, repr=False)
     processes: Optional[Processes] = None
     action_process: Optional[subprocess.Popen] = None
+    rasa_command: List[str] = field(default_factory=list, repr=False)
+    rasa_process: Optional[subprocess.Popen] = None
+
+    def stop_rasa_server(self) -> None:
+        """Stop the Rasa server (SIGTERM, as a deploy or a supervisor restart does)."""
+        self.processes.stop(self.rasa_process)
+
+    def start_rasa_server(self) -> None:
+        """Start the Rasa server again on its port, and wait until it answers."""
+        log = self.logs / "rasa.log"
+        self.rasa_process = self.processes.start(self.rasa_command, env=self.env, log=log, cwd=PROJECT_ROOT)
+        wait_until(lambda: parse_answers(self.rasa_url, self.api_token), self.rasa_process, what="Rasa server",
+                   log=log)
 
     def start_action_server(self) -> None:
         """(Re)start the action server on its port, as a supervisor would after it died."""
@@ -107,7 +120,7 @@ def running_assistant(workdir: Path, database_url: str, tracker_store_url: str,
         wait_until(lambda: http_ok(f"{action_url}/health"), actions, what="action server", log=action_log)
         wait_until(lambda: parse_answers(rasa_url, api_token), rasa, what="Rasa server", log=rasa_log)
         yield Assistant(rasa_url, action_url, database_url, tracker_store_url, workdir, api_token, action_token,
-                        env, processes, actions)
+                        env, processes, actions, rasa_command, rasa)
     finally:
         processes.stop_all()
 

@@ -13,6 +13,43 @@
   // rasa-webchat's handle (its `innerRef`): sendMessage(payload, text) sends a payload, and with an
   // empty text shows no learner bubble for it.
   var webchat = null;
+
+  // ---- Offline: the learner can keep typing ---------------------------------------------------------
+  // rasa-webchat disables its text box until the socket is connected, and again whenever it drops;
+  // socket.io-client, meanwhile, keeps every message emitted and sends them, in order, once it has
+  // (re)connected, after the widget's session_request. So the box stays usable while the widget is not
+  // connected, unless the conversation itself had disabled it before the connection went.
+  var connected = false;
+  var disabledByConversation = false;
+
+  function keepTextBoxUsable() {
+    var box = document.querySelector(".rw-new-message");
+    if (!box) {
+      return;
+    }
+    if (connected) {
+      disabledByConversation = box.disabled;
+    } else if (box.disabled && !disabledByConversation) {
+      box.disabled = false;
+    }
+  }
+
+  function setConnected(now) {
+    // Once connected, the box is left to rasa-webchat: it enables it when the server confirms the
+    // session, and that change is what is then remembered as the conversation's.
+    connected = now;
+    if (!now) {
+      keepTextBoxUsable();
+    }
+  }
+
+  new MutationObserver(keepTextBoxUsable).observe(document.body, {
+    subtree: true,
+    childList: true,
+    attributes: true,
+    attributeFilter: ["disabled"],
+  });
+
   window.WebChat.default(
     {
       socketUrl: config.socketUrl,
@@ -26,8 +63,20 @@
         : { language: browserLanguage },
       // Keep the session id and the conversation in localStorage: a reload brings both back.
       params: { storage: "local" },
-      // Hidden while the Rasa server is unreachable; socket.io reconnects and the widget comes back.
-      hideWhenNotConnected: true,
+      // While the Rasa server is unreachable the widget stays, with this notice under its header:
+      // socket.io-client retries with back-off (1 s doubling to 5 s, with jitter) and keeps what the
+      // learner sends meanwhile, sending it once the connection is back.
+      hideWhenNotConnected: false,
+      connectingText: "Connecting to the assistant… If this stays, it is out of reach: we keep trying, " +
+        "and what you send now goes out once it is back.",
+      onSocketEvent: {
+        connect: function () {
+          setConnected(true);
+        },
+        disconnect: function () {
+          setConnected(false);
+        },
+      },
       displayUnreadCount: true,
       mainColor: "#a31f34",
       userBackgroundColor: "#a31f34",

@@ -29,7 +29,7 @@ def site(tmp_path_factory):
         pytest.fail("rasa-webchat is not installed: npm ci --prefix web")
     train_model()
     with running_site(tmp_path_factory.mktemp("widget")) as (assistant, origin):
-        yield {"origin": origin, "rasa_url": assistant.rasa_url}
+        yield {"origin": origin, "rasa_url": assistant.rasa_url, "assistant": assistant}
 
 
 def test_web_server_serves_only_the_page_and_the_widget(site):
@@ -158,3 +158,36 @@ def test_widget_in_the_browsers_language(site, browser):
     assert "$" not in chrome.page.locator(".rw-response").last.inner_text()
     chrome.screenshot("widget-spanish.png")
     chrome.check_nothing_left_the_machine(site["rasa_url"])
+
+
+def test_a_message_typed_while_the_server_restarts_is_answered_once_it_is_back(site, browser):
+    """The Rasa server goes away (a deploy, a crash): the widget stays and says so, socket.io-client retries
+    with back-off, and the question typed meanwhile is sent, once, when the server is back."""
+    from playwright.sync_api import expect
+
+    chat = browser({"width": 1280, "height": 860})
+    page = chat.page
+    chat.open_chat(site["origin"])
+    chat.expect_reply(GREETING)
+    assert chat.websockets_to(site["rasa_url"]), "the widget is not on a websocket"
+    notice = page.locator(".rw-loading")
+    expect(notice).to_have_count(0)
+
+    site["assistant"].stop_rasa_server()
+    expect(notice).to_contain_text("out of reach", timeout=15_000)
+    chat.say("how much does the MITx Supply Chain Management MicroMasters cost?")
+    expect(page.locator(".rw-client").filter(has_text="how much does the MITx")).to_be_visible()
+    chat.screenshot("widget-offline.png")
+    attempts_from = len(chat.requests)
+    page.wait_for_timeout(8_000)  # retries fail meanwhile: 1 s, then 2, 4, 5 (socket.io-client's back-off)
+    attempts = [url for url in chat.requests[attempts_from:] if "/socket.io/" in url and "sid=" not in url]
+    assert 2 <= len(attempts) <= 8, attempts  # retried, and not in a tight loop
+    assert page.locator(".rw-response").filter(has_text="$1,350 in total").count() == 0
+
+    site["assistant"].start_rasa_server()
+    chat.expect_reply("$1,350 in total")
+    expect(notice).to_have_count(0)
+    page.wait_for_timeout(2_000)
+    assert page.locator(".rw-response").filter(has_text="$1,350 in total").count() == 1  # sent once
+    chat.say("does it count for credit?")  # and the conversation goes on, about the same program
+    chat.expect_reply("MITx Supply Chain Management")
