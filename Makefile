@@ -33,9 +33,10 @@ analytics-bench: ## the analytics feed (RabbitMQ vs the conversation log, SQLite
 	scripts/setup.sh >/dev/null
 	.venv/bin/python -m bench.analytics_bench
 
-widget-load:    ## LEARNERS (300) widget learners over socket.io against a running make run (URL=... for make cluster)
+widget-load:    ## LEARNERS (300) widget learners over socket.io against a running make run (URL=, SERVER_PORTS= for make cluster)
 	scripts/setup.sh >/dev/null
-	.venv/bin/python -m bench.widget_load --url $${URL:-http://127.0.0.1:$${RASA_PORT:-5005}} --learners $${LEARNERS:-300}
+	.venv/bin/python -m bench.widget_load --url $${URL:-http://127.0.0.1:$${RASA_PORT:-5005}} --learners $${LEARNERS:-300} \
+	  $${SERVER_PORTS:+--server-ports $$SERVER_PORTS}
 
 cluster-drill:  ## the cluster under load (32/128 conversations, 1 and 2 servers), a server killed, Redis restarted
 	scripts/setup.sh >/dev/null

@@ -28,9 +28,11 @@ from pathlib import Path
 from typing import Dict, List, Optional
 from urllib.parse import urlsplit
 
+import aiohttp
 import socketio
 
 MAX_LEARNERS = 5000
+BROWSER_CONNECT_SECONDS = 20.0
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 QUESTIONS = (
     "how much does the MITx supply chain micromasters cost?",
@@ -54,14 +56,19 @@ class WorkerResult:
 async def one_learner(url: str, transports: List[str], questions: int, gap: float, reply_timeout: float,
                       start_at: float, result: WorkerResult) -> None:
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
-    client = socketio.AsyncClient(reconnection=False)
+    # Each learner is a browser of its own, keeping cookies: make cluster's HAProxy pins a learner's polls to
+    # one Rasa server by cookie, and aiohttp's default jar ignores cookies from an IP address (127.0.0.1).
+    browser = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    # socket.io-client in the browser gives a connection 20 s (its `timeout`), handshake included; python-socketio
+    # gives each handshake request 5 s and the namespace 1 s unless told
+    client = socketio.AsyncClient(reconnection=False, request_timeout=BROWSER_CONNECT_SECONDS, http_session=browser)
     replies: asyncio.Queue = asyncio.Queue()
     client.on("bot_uttered", lambda data: replies.put_nowait(time.monotonic()))
     session = f"load-{uuid.uuid4().hex}"
     try:
-        # socket.io-client in the browser waits 20 s for the connection; python-socketio waits 1 s unless told
         connecting = time.monotonic()
-        await client.connect(url, transports=transports, socketio_path="socket.io", wait_timeout=reply_timeout)
+        await client.connect(url, transports=transports, socketio_path="socket.io",
+                             wait_timeout=BROWSER_CONNECT_SECONDS)
         result.connect_times.append(time.monotonic() - connecting)
         result.connected += 1
         await client.emit("session_request", {"session_id": session})
@@ -85,6 +92,7 @@ async def one_learner(url: str, transports: List[str], questions: int, gap: floa
     finally:
         if client.connected:
             await client.disconnect()
+        await browser.close()
 
 
 def worker(url: str, transports: List[str], learners: int, questions: int, gap: float, reply_timeout: float,
@@ -126,13 +134,13 @@ def percentile(values: List[float], share: float) -> float:
 
 
 def run(url: str, learners: int, processes: int, questions: int, gap: float, reply_timeout: float, ramp: float,
-        transports: List[str]) -> dict:
+        transports: List[str], server_ports: Optional[List[int]] = None) -> dict:
     parts = urlsplit(url)
     if parts.hostname not in LOOPBACK:
         raise SystemExit(f"error: the widget load runs on loopback only, not against {parts.hostname!r}")
     if not 1 <= learners <= MAX_LEARNERS:
         raise SystemExit(f"error: --learners must be between 1 and {MAX_LEARNERS}")
-    servers = listening_pids(parts.port or 80)
+    servers = sorted({pid for port in (server_ports or [parts.port or 80]) for pid in listening_pids(port)})
     server_cpu_before = {pid: cpu_seconds_of(pid) for pid in servers}
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
@@ -189,10 +197,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--reply-timeout", type=float, default=30.0)
     parser.add_argument("--transport", choices=["polling", "websocket", "polling+websocket"],
                         default="polling+websocket", help="as the widget: polling, then the websocket upgrade")
+    parser.add_argument("--server-ports", type=int, nargs="+",
+                        help="count the CPU of the processes listening on these ports (default: the URL's); "
+                             "make cluster: HAProxy's, each Rasa server's and the action server's")
     args = parser.parse_args(argv)
     transports = args.transport.split("+")
     rows = [run(args.url, learners, args.processes, args.questions, args.gap, args.reply_timeout, args.ramp,
-                transports) for learners in args.learners]
+                transports, args.server_ports) for learners in args.learners]
     print(render(rows))
     return 0
 

@@ -131,7 +131,8 @@ class OriginCheckedSocketIOInput(SocketIOInput):
 
         async def session_request(sid: str, data: Optional[Dict]) -> None:
             await rasa_session_request(sid, data)
-            if self.session_persistence and data and data.get("session_id"):
+            # Staff replies exist only where the support desk is configured (as for forwarding, below)
+            if self.session_persistence and data and data.get("session_id") and settings.handoff_enabled():
                 await self._send_missed_staff_replies(data["session_id"])
 
         async def user_message(sid: str, data: Dict) -> None:

@@ -23,7 +23,7 @@ from core import settings
 
 RASA_VERSION_CHECKED = "3.6.21"
 MODULES = ("action_request", "action_response", "debug_copies", "dialogue_states", "domain_checks",
-           "endpoint_connections", "graph_runner", "heap", "sentence_features")
+           "endpoint_connections", "graph_runner", "heap", "intent_classifier", "sentence_features")
 
 
 def modules() -> Tuple[ModuleType, ...]:
