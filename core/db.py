@@ -1,5 +1,6 @@
 """Engines and sessions: one engine per database URL, one session per unit of work."""
 
+import os
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -7,6 +8,7 @@ from typing import Iterator, Optional
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 
@@ -39,7 +41,34 @@ def sqlite_engine(url: URL, future: bool = True) -> Engine:
     `future=False` for Rasa's tracker store, whose code is written for 1.4's engine."""
     if url.database in (None, "", ":memory:"):
         return create_engine(url, future=future)
-    return create_engine(url, future=future, poolclass=QueuePool, connect_args={"check_same_thread": False})
+    engine = create_engine(url, future=future, poolclass=QueuePool, connect_args={"check_same_thread": False})
+    _reopen_when_the_file_changes(engine, url.database)
+    return engine
+
+
+def _file_identity(path: str) -> Optional[tuple]:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def _reopen_when_the_file_changes(engine: Engine, path: str) -> None:
+    """A kept connection reads the file it opened: if the file was since moved away, deleted or replaced
+    (a restored copy), it would go on reading the old one. Each checkout compares the file with the one
+    the connection opened and, when they differ, the pool drops the connection and opens the file anew,
+    as a fresh connection per unit of work did."""
+
+    def remember(_dbapi_connection, record) -> None:
+        record.info["file"] = _file_identity(path)
+
+    def same_file(_dbapi_connection, record, _proxy) -> None:
+        if record.info.get("file") != _file_identity(path):
+            raise DisconnectionError(f"{path} was moved, removed or replaced since it was opened")
+
+    event.listen(engine, "connect", remember)
+    event.listen(engine, "checkout", same_file)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
