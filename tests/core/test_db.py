@@ -5,8 +5,8 @@ import shutil
 
 import pytest
 from sqlalchemy import event, text
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from core.db import sqlite_engine
 
