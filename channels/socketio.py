@@ -12,6 +12,8 @@
 - Handoff: while a learner's conversation is handed off to the support team, what the learner
   writes also goes to the Slack thread; staff replies reach the learner's open widget at once
   (`deliver`), or are sent when the widget reconnects with the same session id.
+- Several Rasa servers: each engine.io session id starts with the server's SOCKETIO_SERVER_NAME, so a
+  proxy can send every request of a session to the server holding it (`ops/cluster.py`'s HAProxy).
 - Several Rasa servers (REDIS_HOST set, `make cluster`): the socket.io server uses python-socketio's
   Redis client manager, so an emit from any server reaches the room on whichever server holds the
   learner's socket. Rasa's own channel keeps rooms in one process (its docs say socket.io does not
@@ -115,6 +117,12 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             # Before any socket connects: the manager starts listening to Redis on the first connection.
             sio.manager = StaffReplyRedisManager(settings.redis_url(), channel=redis_channel())
             sio.manager.set_server(sio)
+        name = settings.socketio_server_name()
+        if name:
+            random_id = sio.eio.generate_id
+            # An engine.io session lives in the process that opened it: with its name first in the id
+            # (`sid=rasa1.…`), a proxy sends every poll and the websocket upgrade back here, cookie or not.
+            sio.eio.generate_id = lambda: f"{name}.{random_id()}"
         namespace = self.namespace or "/"
         _server.update(sio=sio, namespace=self.namespace, bot_message_evt=self.bot_message_evt)
         handlers = sio.handlers[namespace]

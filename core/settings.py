@@ -35,6 +35,7 @@
 | RABBITMQ_PORT | 5672 | RabbitMQ's port |
 | RABBITMQ_USERNAME / RABBITMQ_PASSWORD | guest / (none) | RabbitMQ's credentials (guest works on loopback only) |
 | RABBITMQ_QUEUE | rasa_events | the queue every conversation event is published to |
+| SOCKETIO_SERVER_NAME | (none) | this Rasa server's name among several: starts its engine.io session ids (`make cluster` routes by it) |
 | REPLICAS | 2 | how many Rasa servers `make cluster` starts |
 | CLUSTER_PORT | 5080 | where `make cluster`'s HAProxy listens (on BIND_HOST) |
 | TRACKER_CACHE_SIZE | 1000 | conversations each Rasa server keeps in memory between messages |
@@ -228,6 +229,15 @@ def redis_url() -> str:
         return ""
     auth = f":{redis_password()}@" if redis_password() else ""
     return f"redis://{auth}{redis_host()}:{redis_port()}/{redis_db()}"
+
+
+def socketio_server_name() -> str:
+    """This Rasa server's name among several (`make cluster` sets rasa1, rasa2, ...): it starts every
+    engine.io session id the server hands out, and HAProxy sends each request carrying that id to it."""
+    name = _env("SOCKETIO_SERVER_NAME")
+    if name and not name.replace("-", "").isalnum():
+        raise ValueError(f"SOCKETIO_SERVER_NAME must be letters, digits and '-', not {name!r}")
+    return name
 
 
 def rabbitmq_host() -> str:

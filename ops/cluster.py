@@ -10,8 +10,8 @@ What runs (under supervisord, restarted when one dies):
   Pika event broker publishing every event to RabbitMQ; socket.io on python-socketio's Redis manager;
 - one action server on CLUSTER_PORT+100;
 - HAProxy on BIND_HOST:CLUSTER_PORT: REST and Slack round-robin over the ready servers, socket.io
-  sticky by cookie (long-polling sends each poll as its own request, and they must reach the server
-  holding the socket); a server that is down or not ready is skipped, and a request refused at
+  by session (long-polling sends each poll as its own request, and they must reach the server holding
+  the session, whose name starts the session id); a server that is down or not ready is skipped, and a request refused at
   connection is retried on another;
 - the demo page on WEB_PORT, its widget talking to HAProxy.
 """
@@ -72,7 +72,7 @@ def environment() -> Dict[str, str]:
 def haproxy_config(bind_host: str, cluster_port: int, ports: List[int]) -> str:
     servers = {f"rasa{number}": port for number, port in enumerate(ports, start=1)}
     plain = "\n".join(f"    server {name} 127.0.0.1:{port} check" for name, port in servers.items())
-    sticky = "\n".join(f"    server {name} 127.0.0.1:{port} check cookie {name}" for name, port in servers.items())
+    by_session = "\n".join(f"    use-server {name} if {{ url_param(sid) -m beg {name}. }}" for name in servers)
     return f"""# Written by `python -m ops.cluster prepare` for `make cluster`; not edited by hand.
 global
     maxconn 4096
@@ -106,8 +106,13 @@ backend rasa
 backend rasa_sticky
     balance roundrobin
     option httpchk GET /webhooks/health/ready
-    cookie MMRASA insert indirect nocache httponly
-{sticky}
+    # An engine.io session lives in the Rasa server that opened it, whose name starts the session id
+    # (SOCKETIO_SERVER_NAME): every poll and the websocket upgrade carry it (sid=rasa1.…) and go back
+    # there. A cookie cannot do this: the widget's page is another origin, and socket.io-client sends
+    # no cookie across origins (withCredentials is off, and rasa-webchat cannot turn it on). The
+    # handshake, which has no id yet, is balanced round robin.
+{by_session}
+{plain}
 """
 
 
@@ -118,8 +123,8 @@ def programs(cluster_dir: Path, model: Path, ports: List[int], action_port: int,
     course-discovery is configured, the daily catalog sync."""
     commands = {"actions": action_server_command(action_port)}
     for number, port in enumerate(ports, start=1):
-        commands[f"rasa{number}"] = rasa_server_command(
-            model, port, api_token=TOKEN_PLACEHOLDER if settings.rasa_api_token() else "", endpoints=str(endpoints))
+        commands[f"rasa{number}"] = ["env", f"SOCKETIO_SERVER_NAME=rasa{number}", *rasa_server_command(
+            model, port, api_token=TOKEN_PLACEHOLDER if settings.rasa_api_token() else "", endpoints=str(endpoints))]
     commands["haproxy"] = ["/usr/sbin/haproxy", "-db", "-f", str(cluster_dir / "haproxy.cfg")]
     commands["web"] = web_page_command()
     commands["analytics"] = analytics_feed_command()

@@ -146,22 +146,29 @@ def running_assistant_with_slack(workdir: Path, slack) -> Iterator[Assistant]:
 
 
 @contextmanager
+def running_page(workdir: Path, socket_url: str, web_port: int) -> Iterator[str]:
+    """The demo page (web/serve.py) on `web_port`, its widget talking to `socket_url`: the page's origin."""
+    origin = f"http://127.0.0.1:{web_port}"
+    processes, log = Processes(), workdir / "web.log"
+    env = {**os.environ, "WEB_PORT": str(web_port), "WEBCHAT_SOCKET_URL": socket_url}
+    try:
+        web = processes.start([sys.executable, str(PROJECT_ROOT / "web" / "serve.py")], env=env, log=log,
+                              cwd=PROJECT_ROOT)
+        wait_until(lambda: http_ok(f"{origin}/config.js"), web, what="web server", log=log, timeout=30)
+        yield origin
+    finally:
+        processes.stop_all()
+
+
+@contextmanager
 def running_site(workdir: Path) -> Iterator[tuple]:
     """Both servers (SQLite) and the demo page (web/serve.py) on a free port, its widget talking to them:
     (the Assistant, the page's origin)."""
     web_port = free_port()
-    origin = f"http://127.0.0.1:{web_port}"
     with running_assistant(workdir, f"sqlite:///{workdir / 'catalog.db'}", f"sqlite:///{workdir / 'conversations.db'}",
-                           extra_env={"WEBCHAT_ALLOWED_ORIGINS": origin}) as assistant:
-        processes, log = Processes(), workdir / "web.log"
-        env = {**os.environ, "WEB_PORT": str(web_port), "WEBCHAT_SOCKET_URL": assistant.rasa_url}
-        try:
-            web = processes.start([sys.executable, str(PROJECT_ROOT / "web" / "serve.py")], env=env, log=log,
-                                  cwd=PROJECT_ROOT)
-            wait_until(lambda: http_ok(f"{origin}/config.js"), web, what="web server", log=log, timeout=30)
+                           extra_env={"WEBCHAT_ALLOWED_ORIGINS": f"http://127.0.0.1:{web_port}"}) as assistant:
+        with running_page(workdir, assistant.rasa_url, web_port) as origin:
             yield assistant, origin
-        finally:
-            processes.stop_all()
 
 
 class Learner:
@@ -286,7 +293,8 @@ def running_cluster(workdir: Path, replicas: int = 2, extra_env: Optional[Dict[s
                    check=True, stdout=subprocess.DEVNULL)
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "haproxy.cfg").write_text(haproxy_config("127.0.0.1", proxy_port, ports), encoding="utf-8")
-    commands = programs(workdir, MODEL, ports, action_port, endpoints or ENDPOINTS)
+    with mock.patch.dict(os.environ, env):  # the command lines (--cors) from the settings the servers run with
+        commands = programs(workdir, MODEL, ports, action_port, endpoints or ENDPOINTS)
     commands.pop("web")
     if not analytics:
         commands.pop("analytics")

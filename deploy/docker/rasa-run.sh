@@ -13,6 +13,10 @@ strip() {
   printf '%s' "${value%"${value##*[![:space:]]}"}"
 }
 
+# This replica's name starts its engine.io session ids, for a proxy that routes a session by its id
+# (deploy/docker/haproxy.cfg): the compose service's hostname unless set.
+export SOCKETIO_SERVER_NAME="${SOCKETIO_SERVER_NAME:-${HOSTNAME%%.*}}"
+
 args=(run --model models/micromasters.tar.gz --port 5005 --interface "$BIND_HOST"
       --credentials credentials.yml --endpoints deploy/cluster/endpoints.yml)
 origins=()

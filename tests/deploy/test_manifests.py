@@ -7,6 +7,7 @@ deploy/README.md says what this leaves unchecked.
 
 import ast
 import importlib.metadata
+import itertools
 import json
 import os
 import re
@@ -61,6 +62,7 @@ DEFAULTS_ON_PURPOSE = {
     "ACTION_PORT": "the command line's --port decides (checked against the manifests below)",
     "CATALOG_FILE": "the default is the catalog file the image carries (test_images_copy_what_the_code_needs)",
     "WEB_PORT": "the demo page is not deployed; WEB_PORT only makes WEBCHAT_ALLOWED_ORIGINS' default, which is set",
+    "SOCKETIO_SERVER_NAME": "deploy/docker/rasa-run.sh sets it from the hostname (the Compose service's, the pod's)",
     "ANALYTICS_POLL_SECONDS": "the analytics feed polls the conversation store this often only without RabbitMQ; "
                               "deployments have RabbitMQ (then it catches up every 60 s)",
 }
@@ -801,7 +803,10 @@ def test_kustomize_renders_the_deployment(rendered, k8s_workloads):
 
 
 def program_name(argv: List[str]) -> Optional[str]:
-    """`server_name` of a command line of ops/commands.py (None: not a project server)."""
+    """`server_name` of a command line of ops/commands.py (None: not a project server); an `env NAME=value`
+    in front (ops/cluster.py names each Rasa server so) is not the program."""
+    if argv[0] == "env":
+        argv = list(itertools.dropwhile(lambda part: "=" in part, argv[1:]))
     if Path(argv[0]).name == "rasa" and argv[1:2] == ["run"]:
         return "rasa run"
     return argv[2] if argv[1:2] == ["-m"] else None
@@ -1078,7 +1083,13 @@ def test_compose_haproxy_balances_the_rasa_replicas(compose_workloads):
     for name, backend in backends(HAPROXY_COMPOSE).items():
         assert ["balance", "roundrobin"] in backend
         assert {words[2].rsplit(":", 1)[0] for words in backend if words[0] == "server"} == replicas, name
-        assert any(words[0] == "cookie" for words in backend) == (name == sticky), name
+        routed = {words[1]: words[3:] for words in backend if words[0] == "use-server"}
+        if name == sticky:  # each session's requests to the replica whose name starts its id
+            assert routed == {replica: ["{", "url_param(sid)", "-m", "beg", f"{replica}.", "}"] for replica in replicas}
+            for replica in replicas:  # the name the replica puts first in its session ids
+                assert compose_workloads[replica]["service"]["hostname"] == replica
+        else:
+            assert routed == {}, name
 
 
 def test_compose_haproxy_config_is_valid():

@@ -14,19 +14,23 @@ import redis
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.assistant import Learner, queued_events, running_cluster, train_model
+from bench.servers import free_port
+from tests.assistant import Learner, queued_events, running_cluster, running_page, train_model
+from tests.e2e.browser import GREETING
 from tests.slack_standin import SUPPORT, slack_settings, staff_says
 
 pytestmark = pytest.mark.e2e
 SECRET = "cluster-secret"
 WEB_ORIGIN = "http://localhost:8080"
+PAGE_PORT = free_port()  # the demo page, for the widget in a real browser
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, slack):
     train_model()
-    with running_cluster(tmp_path_factory.mktemp("cluster"), replicas=2,
-                         extra_env=slack_settings(slack, SECRET, WEB_ORIGIN)) as running:
+    env = {**slack_settings(slack, SECRET, WEB_ORIGIN),
+           "WEBCHAT_ALLOWED_ORIGINS": f"{WEB_ORIGIN},http://127.0.0.1:{PAGE_PORT}"}
+    with running_cluster(tmp_path_factory.mktemp("cluster"), replicas=2, extra_env=env) as running:
         yield running
 
 
@@ -82,9 +86,11 @@ def test_one_conversation_sent_to_both_servers_at_once_is_handled_one_message_at
 
 
 def test_socketio_through_haproxy_stays_on_one_server(cluster):
-    """Long-polling sends each poll as its own request: HAProxy's cookie keeps them on one server."""
+    """Long-polling sends each poll as its own request: HAProxy sends each to the server whose name starts
+    the session id. The client keeps no cookie (aiohttp takes none from 127.0.0.1), as a widget on another
+    origin sends none."""
     async def scenario():
-        learner = Learner(cluster.url.replace("127.0.0.1", "localhost"), origin=WEB_ORIGIN)
+        learner = Learner(cluster.url, origin=WEB_ORIGIN)
         await learner.connect()
         await learner.say("how much does the MITx SCM cost?")
         assert "$1,350" in await learner.hear("MITx Supply Chain Management")
@@ -163,3 +169,20 @@ def test_each_started_server_keeps_its_loaded_heap_out_of_garbage_collection(clu
         log = (cluster.logs / f"{name}.log").read_text(encoding="utf-8", errors="replace")
         frozen = re.findall(r"(\d+) objects of the loaded server kept out of garbage collection", log)
         assert frozen and int(frozen[-1]) > 100_000, name
+
+
+def test_the_widget_in_a_browser_is_answered_through_haproxy(cluster, browser, tmp_path):
+    """The demo page on another origin than HAProxy, as a widget on an organisation's site: the browser sends
+    no cookie with socket.io's requests, and every poll must still reach the server holding the session."""
+    from urllib.parse import parse_qs, urlsplit
+
+    with running_page(tmp_path, cluster.url, PAGE_PORT) as origin:
+        chat = browser({"width": 1280, "height": 860})
+        chat.open_chat(origin)
+        chat.expect_reply(GREETING)
+        chat.say("how much does the MITx Supply Chain Management MicroMasters cost?")
+        chat.expect_reply("$1,350 in total")
+        sessions = {parse_qs(urlsplit(url).query)["sid"][0] for url in chat.requests
+                    if "/socket.io/" in url and "sid=" in url}
+        assert sessions and all(re.match(r"rasa[12]\.", sid) for sid in sessions), sessions
+        chat.check_nothing_left_the_machine(cluster.url)  # no poll refused by a server without the session
