@@ -35,7 +35,7 @@
 | RABBITMQ_PORT | 5672 | RabbitMQ's port |
 | RABBITMQ_USERNAME / RABBITMQ_PASSWORD | guest / (none) | RabbitMQ's credentials (guest works on loopback only) |
 | RABBITMQ_QUEUE | rasa_events | the queue every conversation event is published to |
-| SOCKETIO_SERVER_NAME | (none) | this Rasa server's name among several: starts its engine.io session ids (`make cluster` routes by it) |
+| SOCKETIO_SERVER_NAME | (none) | this Rasa server's name among several: starts its engine.io session ids |
 | REPLICAS | 2 | how many Rasa servers `make cluster` starts |
 | CLUSTER_PORT | 5080 | where `make cluster`'s HAProxy listens (on BIND_HOST) |
 | TRACKER_CACHE_SIZE | 1000 | conversations each Rasa server keeps in memory between messages |

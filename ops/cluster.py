@@ -10,9 +10,9 @@ What runs (under supervisord, restarted when one dies):
   Pika event broker publishing every event to RabbitMQ; socket.io on python-socketio's Redis manager;
 - one action server on CLUSTER_PORT+100;
 - HAProxy on BIND_HOST:CLUSTER_PORT: REST and Slack round-robin over the ready servers, socket.io
-  by session (long-polling sends each poll as its own request, and they must reach the server holding
-  the session, whose name starts the session id); a server that is down or not ready is skipped, and a request refused at
-  connection is retried on another;
+  by session (long-polling sends each poll as its own request, and they must reach the server
+  holding the session, whose name starts the session id); a server that is down or not ready is
+  skipped, and a request refused at connection is retried on another;
 - the demo page on WEB_PORT, its widget talking to HAProxy.
 """
 
