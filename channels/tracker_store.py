@@ -26,27 +26,46 @@ it, except a new conversation's (nothing was stored for it when it was looked up
 A turn's events are inserted with one statement built (and so compiled) once. Configured in endpoints.yml
 and deploy/cluster/endpoints.yml as `channels.tracker_store.IncrementalSQLTrackerStore`;
 TRACKER_CACHE_SIZE (1000) conversations are kept.
+
+A bad conversation id never ends the process. Rasa's `session_scope` took any ValueError raised inside
+it for a missing PostgreSQL schema and exited; a sender id with a lone surrogate (SQLite cannot encode
+it) or a NUL (PostgreSQL refuses it) raises one, so one anonymous request stopped the server. Here only
+the schema check exits; any other error is that call's error.
+Replaces: `rasa.core.tracker_store:SQLTrackerStore.session_scope`, relying on
+`rasa.core.tracker_store:ensure_schema_exists` (checked against Rasa 3.6.21).
 """
 
 import asyncio
+import contextlib
 import itertools
 import json
 from collections import deque
-from typing import List, Optional, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 from cachetools import LRUCache
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, ensure_schema_exists
 from rasa.shared.core.events import Event, SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from rasa.shared.utils.cli import print_error_and_exit
 from sqlalchemy import bindparam, func, insert, or_, select
 from sqlalchemy import event as sqlalchemy_event
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from channels.group_commit import GroupCommitWriter, Turn
 from core import settings
 from core.db import sqlite_engine
 
+REPLACES = {
+    "rasa.core.tracker_store:SQLTrackerStore.session_scope": {
+        "signature": "(self) -> \"Generator['Session', None, None]\"",
+        "sha256": "6775e1ede3ec8d2d1ba466d06c850b44201630347ccde7f91c33d3c1a2554818",
+    },
+    "rasa.core.tracker_store:ensure_schema_exists": {
+        "signature": "(session: \"'Session'\") -> 'None'",
+        "sha256": "deb85efe22aad4a510c15eca788fd4f10b45ee7912f70591f4c2626e82fefe22",
+    },
+}
 STORED_EVENTS = "_micromasters_stored_events"  # on trackers this store handed out or saved
 LAST_EVENT_ID = "_micromasters_last_event_id"  # the id of the last stored event the tracker holds
 LEAST_WINDOW = 50  # a turn adds about ten events; the window must hold a whole turn with room to spare
@@ -104,6 +123,20 @@ class IncrementalSQLTrackerStore(SQLTrackerStore):
                                           or_(events.c.timestamp >= session_start, session_start.is_(None)))
                                    .order_by(events.c.id))
         self._last_id_statement = select(func.max(events.c.id)).where(events.c.sender_id == bindparam("sender_id"))
+
+    @contextlib.contextmanager
+    def session_scope(self) -> Iterator[Session]:
+        """Rasa's session scope, exiting only when the configured PostgreSQL schema is missing."""
+        session = self.sessionmaker()
+        try:
+            try:
+                ensure_schema_exists(session)
+            except ValueError as missing:
+                print_error_and_exit(f"The PostgreSQL schema '{missing}' (POSTGRESQL_SCHEMA) is not in the database: "
+                                     "create it, or unset POSTGRESQL_SCHEMA to use the default schema.")
+            yield session
+        finally:
+            session.close()
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         """The conversation's tracker; database work runs in a worker thread, off the server's event loop."""

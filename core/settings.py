@@ -9,6 +9,7 @@
 | RASA_PORT / ACTION_PORT | 5005 / 5055 | ports of the Rasa server and the action server |
 | BIND_HOST | 127.0.0.1 | the address every server listens on (0.0.0.0 only behind a proxy you trust) |
 | SANIC_BACKLOG | 1024 | connections waiting to be accepted by the Rasa server (Rasa's 100 overflowed) |
+| MAX_MESSAGE_CHARS | 2000 | the longest learner message read (REST, widget); a longer one is refused, saying so |
 | RASA_API_TOKEN | (none) | turns Rasa's HTTP API (/model, /conversations, ...) on, behind this token |
 | ACTION_SERVER_TOKEN | (`make run` makes one) | shared secret the Rasa server sends, the action server checks |
 | ACTION_TIMEOUT_SECONDS | 4 | longest wait for the action server; then the learner gets the support contact |
@@ -337,6 +338,19 @@ def discovery_sync_hours() -> float:
 def sanic_backlog() -> int:
     """Read by Rasa itself (`rasa run`); the kernel caps it at net.core.somaxconn."""
     return int(_env("SANIC_BACKLOG") or 1024)
+
+
+def max_message_chars() -> int:
+    return _positive_int("MAX_MESSAGE_CHARS", 2000)
+
+
+def _positive_int(name: str, default: int) -> int:
+    value = _env(name)
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a whole number above 0, not {value!r}")
+    return int(value)
 
 
 def handoff_enabled() -> bool:

@@ -157,3 +157,20 @@ def test_the_sqlite_conversation_store_writes_ahead_and_still_syncs_every_commit
     rasas_own = SQLTrackerStore(DOMAIN, host=url)  # another process's view of the same file
     assert [event.text for event in asyncio.run(rasas_own.retrieve("learner-wal")).events
             if isinstance(event, UserUttered)] == ["hello"]
+
+
+def test_a_conversation_id_the_database_cannot_store_fails_that_call_and_the_store_goes_on(database_url):
+    """Rasa's own store exited the process here (it took the encoding error for a missing schema)."""
+    store = IncrementalSQLTrackerStore(DOMAIN, url=database_url)
+    for sender in ("x\ud800", "x\x00y"):
+        tracker = DialogueStateTracker(sender, DOMAIN.slots)
+        tracker.update(UserUttered("hi"))
+        for call in (store.retrieve_full_tracker(sender), store.save(tracker), store.get_or_create_tracker(sender)):
+            try:
+                asyncio.run(call)
+            except SystemExit:  # pragma: no cover - the failure this test is for
+                raise AssertionError(f"the tracker store ended the process for {sender!r}") from None
+            except Exception:  # an error for this call is what is expected (SQLite does take a NUL)
+                pass
+    asyncio.run(converse([store], "learner-after-bad-ids"))
+    assert len(events_of(asyncio.run(store.retrieve("learner-after-bad-ids")))) > 0
