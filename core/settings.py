@@ -341,11 +341,10 @@ def sanic_backlog() -> int:
 
 
 def max_message_chars() -> int:
-    return _positive_int("MAX_MESSAGE_CHARS", 2000)
+    return _positive_int("MAX_MESSAGE_CHARS", _env("MAX_MESSAGE_CHARS"), 2000)
 
 
-def _positive_int(name: str, default: int) -> int:
-    value = _env(name)
+def _positive_int(name: str, value: str, default: int) -> int:
     if not value:
         return default
     if not value.isdigit() or int(value) < 1:
