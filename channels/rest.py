@@ -3,40 +3,40 @@
 Rasa's own channel calls `request.json.get(...)` on whatever was sent: a body that is not a JSON object
 (empty, a list, a number, `null`) is a 500, and a request without `sender` joins one shared
 conversation called "default", mixing strangers' messages. Here such requests get a 400 that says
-what is wrong, and nothing is stored.
+what is wrong, and nothing is stored. The sender must be a conversation id `core.inbound` allows, the
+message at most MAX_MESSAGE_CHARS characters; the message is normalised (`core.inbound.clean_text`)
+before Rasa reads it. The conversation's channel is always "rest": Rasa took a client's
+`input_channel` field at its word.
 """
 
 import json
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, Optional, Tuple
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 
-MAX_SENDER_LENGTH = 255  # the tracker store's sender_id column
+from channels import limits
+from core import inbound
 
 
-def body_problem(body: bytes) -> Optional[str]:
-    """Why a webhook body cannot be handled, or None when it can."""
+def checked_body(body: bytes) -> Tuple[Optional[dict], Optional[str]]:
+    """The webhook body with its message normalised, or why it cannot be handled."""
     try:
         payload = json.loads(body or b"")
     except (ValueError, UnicodeDecodeError):
-        return "the body must be JSON"
+        return None, "the body must be JSON"
     except RecursionError:
-        return "the body is nested too deeply"
+        return None, "the body is nested too deeply"
     if not isinstance(payload, dict):
-        return 'the body must be a JSON object: {"sender": "...", "message": "..."}'
-    sender = payload.get("sender")
-    if not isinstance(sender, str) or not sender.strip():
-        return '"sender" must be a non-empty string: the id of the conversation'
-    if len(sender) > MAX_SENDER_LENGTH:
-        return f'"sender" must be at most {MAX_SENDER_LENGTH} characters'
-    if not isinstance(payload.get("message"), str):
-        return '"message" must be a string'
+        return None, 'the body must be a JSON object: {"sender": "...", "message": "..."}'
+    problem = inbound.id_problem(payload.get("sender")) or inbound.text_problem(payload.get("message"))
+    if problem:
+        return None, problem
     if "metadata" in payload and not isinstance(payload["metadata"], (dict, type(None))):
-        return '"metadata" must be a JSON object'
-    return None
+        return None, '"metadata" must be a JSON object'
+    return {**payload, "message": inbound.clean_text(payload["message"])}, None
 
 
 class CheckedRestInput(RestInput):
@@ -44,14 +44,18 @@ class CheckedRestInput(RestInput):
     def name(cls) -> str:
         return "rest"
 
+    def _extract_input_channel(self, req: Request) -> str:
+        return self.name()
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        blueprint = super().blueprint(on_new_message)
+        blueprint = limits.with_request_size_cap(super().blueprint(on_new_message))
 
         @blueprint.middleware("request")
         async def check_body(request: Request):
             if request.method == "POST" and request.path.rstrip("/").endswith("/webhook"):
-                problem = body_problem(request.body)
+                payload, problem = checked_body(request.body)
                 if problem:
                     return response.json({"error": problem}, status=400)
+                request.parsed_json = payload  # what Rasa's channel reads as `request.json`
 
         return blueprint

@@ -12,6 +12,12 @@
 - Handoff: while a learner's conversation is handed off to the support team, what the learner
   writes also goes to the Slack thread; staff replies reach the learner's open widget at once
   (`deliver`), or are sent when the widget reconnects with the same session id.
+- What a socket may send: a `session_id` must be an id `core.inbound` allows (another is replaced by a
+  new session, as a missing one is), and a socket may send messages only for the session it joined by
+  its last `session_request` (Rasa's let any socket post into any conversation whose id it named). A
+  message is normalised (`core.inbound.clean_text`); one over MAX_MESSAGE_CHARS gets a reply saying so
+  and is not stored. Packets over MAX_REQUEST_BYTES close the socket (engine.io). Log lines never
+  carry a session id: it is all a widget needs to rejoin its conversation.
 - Several Rasa servers: each engine.io session id starts with the server's SOCKETIO_SERVER_NAME, so a
   proxy can send every request of a session to the server holding it (`ops/cluster.py`'s HAProxy).
 - Several Rasa servers (REDIS_HOST set, `make cluster`): the socket.io server uses python-socketio's
@@ -23,6 +29,7 @@
 
 import asyncio
 import logging
+import uuid
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Union
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -30,7 +37,8 @@ from rasa.core.channels.socketio import SocketIOInput
 from sanic import Blueprint
 from socketio import AsyncRedisManager, AsyncServer
 
-from core import handoffs, settings, support_desk
+from channels import limits
+from core import handoffs, inbound, settings, support_desk
 
 logger = logging.getLogger(__name__)
 _server: Dict[str, Any] = {}  # the running channel's socket.io server and its settings
@@ -111,8 +119,9 @@ class OriginCheckedSocketIOInput(SocketIOInput):
         return channel
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        blueprint = super().blueprint(on_new_message)
+        blueprint = limits.with_request_size_cap(super().blueprint(on_new_message))
         sio = self.sio
+        sio.eio.max_http_buffer_size = settings.max_request_bytes()
         if settings.redis_url():
             # Before any socket connects: the manager starts listening to Redis on the first connection.
             sio.manager = StaffReplyRedisManager(settings.redis_url(), channel=redis_channel())
@@ -135,22 +144,56 @@ class OriginCheckedSocketIOInput(SocketIOInput):
                 logger.warning("refused a web chat from %r: not in the channel's allowed_origins", origin[:200])
                 return False
             return await rasa_connect(sid, environ, auth)
+
         rasa_user_message = handlers[self.user_message_evt]
+        rasa_disconnect = handlers["disconnect"]
+        joined: Dict[str, str] = {}  # socket id -> the session it asked for last
 
-        async def session_request(sid: str, data: Optional[Dict]) -> None:
-            await rasa_session_request(sid, data)
+        async def session_request(sid: str, data: Any) -> None:
+            requested = data.get("session_id") if isinstance(data, dict) else None
+            if requested is not None and inbound.id_problem(requested, "session_id"):
+                logger.warning("a widget asked for a session id that is not allowed; it gets a new session")
+                requested = None
+            session_id = requested or uuid.uuid4().hex
+            previous = joined.get(sid)
+            if previous is not None and previous != session_id:
+                sio.leave_room(sid, previous, namespace=namespace)
+            joined[sid] = session_id
+            await rasa_session_request(sid, {"session_id": session_id})
             # Staff replies exist only where the support desk is configured (as for forwarding, below)
-            if self.session_persistence and data and data.get("session_id") and settings.handoff_enabled():
-                await self._send_missed_staff_replies(data["session_id"])
+            if self.session_persistence and requested and settings.handoff_enabled():
+                await self._send_missed_staff_replies(session_id)
 
-        async def user_message(sid: str, data: Dict) -> None:
-            session_id = (data or {}).get("session_id") if self.session_persistence else sid
-            if session_id and settings.handoff_enabled():
-                await self._forward_if_handed_off(session_id, str((data or {}).get("message", "")))
+        async def user_message(sid: str, data: Any) -> None:
+            if not isinstance(data, dict):
+                logger.warning("a widget message that is not an object was ignored")
+                return
+            session_id = data.get("session_id") if self.session_persistence else sid
+            if self.session_persistence and session_id != joined.get(sid):
+                logger.warning("a socket sent a message for a session it has not joined; ignored")
+                return
+            text = data.get("message", "")
+            if not isinstance(text, str):
+                logger.warning("a widget message whose text is not a string was ignored")
+                return
+            if inbound.text_problem(text):
+                await sio.emit(self.bot_message_evt, {"text": inbound.too_long_reply(len(text))}, room=sid,
+                               namespace=namespace)
+                return
+            text = inbound.clean_text(text)
+            metadata = data.get(self.metadata_key)
+            data = {**data, "message": text, self.metadata_key: metadata if isinstance(metadata, dict) else {}}
+            if settings.handoff_enabled():
+                await self._forward_if_handed_off(session_id, text)
             await rasa_user_message(sid, data)
+
+        async def disconnect(sid: str) -> None:
+            joined.pop(sid, None)
+            await rasa_disconnect(sid)
 
         sio.on("connect", connect, namespace=self.namespace)
         sio.on("session_request", session_request, namespace=self.namespace)
+        sio.on("disconnect", disconnect, namespace=self.namespace)
         sio.on(self.user_message_evt, user_message, namespace=self.namespace)
         return blueprint
 

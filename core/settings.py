@@ -9,6 +9,7 @@
 | RASA_PORT / ACTION_PORT | 5005 / 5055 | ports of the Rasa server and the action server |
 | BIND_HOST | 127.0.0.1 | the address every server listens on (0.0.0.0 only behind a proxy you trust) |
 | SANIC_BACKLOG | 1024 | connections waiting to be accepted by the Rasa server (Rasa's 100 overflowed) |
+| MAX_REQUEST_BYTES | 262144 | the largest request body (and socket.io packet) the Rasa server reads; larger: 413 |
 | MAX_MESSAGE_CHARS | 2000 | the longest learner message read (REST, widget); a longer one is refused, saying so |
 | RASA_API_TOKEN | (none) | turns Rasa's HTTP API (/model, /conversations, ...) on, behind this token |
 | ACTION_SERVER_TOKEN | (`make run` makes one) | shared secret the Rasa server sends, the action server checks |
@@ -342,6 +343,10 @@ def sanic_backlog() -> int:
 
 def max_message_chars() -> int:
     return _positive_int("MAX_MESSAGE_CHARS", _env("MAX_MESSAGE_CHARS"), 2000)
+
+
+def max_request_bytes() -> int:
+    return _positive_int("MAX_REQUEST_BYTES", _env("MAX_REQUEST_BYTES"), 262144)
 
 
 def _positive_int(name: str, value: str, default: int) -> int:

@@ -93,6 +93,8 @@ defaults
 frontend assistant
     bind {bind_host}:{cluster_port}
     acl socketio path_beg /socket.io/
+    # A body over MAX_REQUEST_BYTES is refused here, before a Rasa server reads it (they refuse it too).
+    http-request deny deny_status 413 if {{ req.hdr_val(content-length) gt {settings.max_request_bytes()} }}
     use_backend rasa_sticky if socketio
     default_backend rasa
     # Which Rasa server answered: for the tests and for anyone debugging affinity.

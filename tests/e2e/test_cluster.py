@@ -4,6 +4,7 @@ handled by two servers at once, a staff reply reaches a learner whose socket is 
 and every event reaches RabbitMQ."""
 
 import asyncio
+import json
 import re
 import threading
 import time
@@ -61,6 +62,14 @@ def test_rest_through_haproxy_uses_both_servers_and_keeps_the_conversation(clust
     assert "MITx Supply Chain Management" in credit and "credit" in credit  # the program came from the other server
     assert "MITx Supply Chain Management" in admission
     assert {first, second, third} == {"rasa1", "rasa2"}
+
+
+def test_haproxy_refuses_a_body_over_the_size_cap_before_a_server_reads_it(cluster):
+    body = json.dumps({"sender": f"cluster-{uuid.uuid4().hex}", "message": "a" * 300_000})
+    response = requests.post(f"{cluster.url}/webhooks/rest/webhook", data=body, timeout=60,
+                             headers={"Content-Type": "application/json"})
+    assert response.status_code == 413 and "X-Served-By" not in response.headers
+    assert "$1,350" in ask(cluster.url, f"cluster-{uuid.uuid4().hex}", "how much does the MITx SCM cost?")[0]
 
 
 def test_one_conversation_sent_to_both_servers_at_once_is_handled_one_message_at_a_time(cluster):

@@ -175,7 +175,7 @@ def test_socketio_follow_up_page_context_and_markdown_links(assistant):
 
 @pytest.mark.parametrize(
     "message",
-    ["", "x" * 10_000, "😀🎓💸", "Combien coûte le programme et est-ce reconnu en France ?",
+    ["", "x" * 2_000, "😀🎓💸", "Combien coûte le programme et est-ce reconnu en France ?",
      "'; DROP TABLE programs; --", "<img src=x onerror=alert(1)>", "{\"intent\": null}", "/ask_cost{broken"],
 )
 def test_bad_input_gets_a_reply_and_writes_nothing_to_the_catalog(assistant, message):

@@ -409,3 +409,128 @@ def test_socketio_malformed_payloads_do_not_break_the_server(assistant):
     good = asyncio.run(scenario())
     assert QUESTION in user_texts(assistant, good)
     assert ANSWER in assistant.text(unique("rest-after-sio"), QUESTION)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Issue 23: ids, text and sizes no channel may let through
+# ---------------------------------------------------------------------------------------------------------
+
+BAD_SENDERS = {"lone surrogate": "x\ud800", "NUL": "x\x00y", "10,000 characters": "x" * 10_000,
+               "a space": "two words", "a slash": "a/b"}
+
+
+def test_rest_senders_outside_the_allow_list_get_400_and_the_server_keeps_its_pid(assistant):
+    pid = assistant.rasa_process.pid
+    for name, sender in BAD_SENDERS.items():
+        body = json.dumps({"sender": sender, "message": QUESTION}).encode()  # "\ud800" stays an escape
+        response = post_rest(assistant, body)
+        assert response.status_code == 400 and '"sender"' in response.json()["error"], (name, response.text)
+    assert assistant.rasa_process.poll() is None and assistant.rasa_process.pid == pid
+    assert ANSWER in assistant.text(unique("rest-after-bad-senders"), QUESTION)
+
+
+def test_rest_messages_are_capped_cleaned_and_stored_as_rest(assistant):
+    too_long = unique("rest-too-long")
+    response = post_rest(assistant, json.dumps({"sender": too_long, "message": "a" * 2001}).encode())
+    assert response.status_code == 400 and "at most 2,000 characters" in response.json()["error"]
+    assert user_texts(assistant, too_long) == []
+
+    huge = json.dumps({"sender": unique("rest-huge"), "message": "a" * 400_000}).encode()  # over MAX_REQUEST_BYTES
+    started = time.monotonic()
+    assert post_rest(assistant, huge).status_code == 413
+    assert time.monotonic() - started < 5
+
+    cleaned = unique("rest-cleaned")
+    body = json.dumps({"sender": cleaned, "message": QUESTION + "\x00\ud800", "input_channel": "slack"}).encode()
+    assert ANSWER in " ".join(message.get("text", "") for message in post_rest(assistant, body).json())
+    stored_user_texts(assistant, cleaned, 1)
+    events = assistant.api("GET", f"/conversations/{cleaned}/tracker").json()["events"]
+    user = [event for event in events if event["event"] == "user"]
+    assert [(event["text"], event["input_channel"]) for event in user] == [(QUESTION, "rest")]
+
+
+def stored_user_texts(assistant, sender: str, expected_count: int) -> list:
+    """The conversation's user texts once it has `expected_count` (Rasa saves a turn after its replies go
+    out), or what it has after 10 s."""
+    deadline = time.monotonic() + 10
+    while len(texts := user_texts(assistant, sender)) < expected_count and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return texts
+
+
+async def _connected(assistant) -> socketio.AsyncClient:
+    client = socketio.AsyncClient(reconnection=False)
+    await client.connect(assistant.rasa_url, headers={"Origin": WEB_ORIGIN}, transports=["polling"])
+    return client
+
+
+def test_socketio_bad_session_ids_get_a_new_session(assistant):
+    async def scenario():
+        client = await _connected(assistant)
+        confirmed: asyncio.Queue = asyncio.Queue()
+        client.on("session_confirm", confirmed.put_nowait)
+        given = []
+        for sender in BAD_SENDERS.values():
+            await client.emit("session_request", {"session_id": sender})
+            given.append(await asyncio.wait_for(confirmed.get(), 30))
+        await client.disconnect()
+        return given
+
+    given = asyncio.run(scenario())
+    assert len(set(given)) == len(BAD_SENDERS) and not set(given) & set(BAD_SENDERS.values())
+    assert all(len(session) == 32 and session.isalnum() for session in given), given
+
+
+def test_a_socket_may_send_only_for_the_session_it_joined(assistant):
+    victim_session = unique("sio-victim")
+
+    async def scenario():
+        victim = Learner(assistant.rasa_url, origin=WEB_ORIGIN, session_id=victim_session)
+        await victim.connect()
+        intruder = await _connected(assistant)  # never joins: Rasa's channel let it post as the victim
+        await intruder.emit("user_uttered", {"message": "intruder one", "session_id": victim_session})
+        joined_other: asyncio.Event = asyncio.Event()
+        intruder.on("session_confirm", lambda _session: joined_other.set())
+        await intruder.emit("session_request", {"session_id": unique("sio-intruder")})
+        await asyncio.wait_for(joined_other.wait(), 30)
+        await intruder.emit("user_uttered", {"message": "intruder two", "session_id": victim_session})
+        await victim.hears_nothing(3)
+        await victim.say(QUESTION)  # the positive control: the victim's own socket is answered
+        await victim.hear(ANSWER)
+        await intruder.disconnect()
+        await victim.disconnect()
+
+    asyncio.run(scenario())
+    assert stored_user_texts(assistant, victim_session, 1) == [QUESTION]
+
+
+def test_socketio_long_messages_are_refused_with_a_reply_and_others_cleaned(assistant):
+    async def scenario():
+        learner = Learner(assistant.rasa_url, origin=WEB_ORIGIN, session_id=unique("sio-long"))
+        await learner.connect()
+        await learner.say("a" * 2001)
+        reply = await learner.hear("2,001 characters")
+        await learner.say(QUESTION + "\x00\ud800")
+        await learner.hear(ANSWER)
+        await learner.disconnect()
+        return learner.session_id, reply
+
+    session, reply = asyncio.run(scenario())
+    assert "2,000" in reply
+    assert stored_user_texts(assistant, session, 1) == [QUESTION]
+
+
+def test_a_socketio_packet_over_the_size_cap_closes_only_that_socket(assistant):
+    async def scenario():
+        flooder = await _connected(assistant)
+        disconnected = asyncio.Event()
+        flooder.on("disconnect", disconnected.set)
+        await flooder.emit("user_uttered", {"message": "a" * 400_000, "session_id": "x"})
+        await asyncio.wait_for(disconnected.wait(), 30)
+        learner = Learner(assistant.rasa_url, origin=WEB_ORIGIN)
+        await learner.connect()
+        await learner.say(QUESTION)
+        await learner.hear(ANSWER)
+        await learner.disconnect()
+
+    asyncio.run(scenario())
