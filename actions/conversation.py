@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.actions import off_the_loop
 from core import handoffs, support_desk
+from core.log_refs import conversation_ref
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,8 @@ def _active_handoff(sender_id: str):
     try:
         return handoffs.active_handoff_for(sender_id)
     except SQLAlchemyError:
-        logger.exception("could not read handoffs for %s; a handoff left open is not closed", sender_id)
+        logger.exception("could not read handoffs for %s; a handoff left open is not closed",
+                         conversation_ref(sender_id))
         return None
 
 

@@ -16,6 +16,8 @@ from typing import Any, Dict, Optional
 from rasa.core.brokers import pika
 from rasa.shared.core.events import remove_parse_data
 
+from core.log_refs import conversation_ref
+
 logger = logging.getLogger(__name__)
 
 
@@ -27,7 +29,7 @@ class PikaEventBroker(pika.PikaEventBroker):
             await self._exchange.publish(self._message(event, headers), "")
         except Exception:
             logger.exception("event %s of conversation %s not published to RabbitMQ%s", event.get("event"),
-                             event.get("sender_id"),
+                             conversation_ref(event.get("sender_id")),
                              "; kept to publish after reconnecting" if self.should_keep_unpublished_messages else "")
             if self.should_keep_unpublished_messages:
                 self._unpublished_events.append(event)

@@ -41,12 +41,16 @@ from rasa.utils.endpoints import EndpointConfig
 from redis.client import Pipeline
 from redis.exceptions import RedisError
 
+from core import settings
+from core.log_refs import conversation_ref
+
 logger = logging.getLogger(__name__)
 HEARTBEAT_EVERY_SECONDS, HEARTBEAT_LASTS_MS = 1.0, 5000
 
 
 class AtomicRedisLockStore(RedisLockStore):
     def __init__(self, endpoint_config: EndpointConfig) -> None:
+        settings.check_redis_auth(str(endpoint_config.url or ""), str(endpoint_config.kwargs.get("password") or ""))
         super().__init__(host=endpoint_config.url, **endpoint_config.kwargs)
         self.server_id = uuid.uuid4().hex
         self._giving_back: Set[asyncio.Future] = set()
@@ -131,7 +135,7 @@ class AtomicRedisLockStore(RedisLockStore):
         while (lock := await asyncio.to_thread(self.get_lock, conversation_id)) is not None:
             if not lock.is_locked(ticket):
                 return lock
-            logger.debug("conversation %s: %d message(s) before this one", conversation_id,
+            logger.debug("conversation %s: %d message(s) before this one", conversation_ref(conversation_id),
                          ticket - (lock.now_serving or 0))
             await asyncio.sleep(wait_time_in_seconds)
             await asyncio.to_thread(self.update_lock, conversation_id)
@@ -150,7 +154,7 @@ class AtomicRedisLockStore(RedisLockStore):
                 server = holders.get(ticket.number)
                 if server and not pipe.exists(self._heartbeat_key(server)):
                     logger.warning("conversation %s: ticket %d of a server that stopped is dropped",
-                                   conversation_id, ticket.number)
+                                   conversation_ref(conversation_id), ticket.number)
                     lock.remove_ticket_for(ticket.number)
             pipe.multi()
             pipe.set(self._lock_key(conversation_id), lock.dumps())

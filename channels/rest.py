@@ -18,7 +18,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from channels import limits
-from core import inbound
+from core import inbound, log_refs
 
 
 def checked_body(body: bytes) -> Tuple[Optional[dict], Optional[str]]:
@@ -57,5 +57,6 @@ class CheckedRestInput(RestInput):
                 if problem:
                     return response.json({"error": problem}, status=400)
                 request.parsed_json = payload  # what Rasa's channel reads as `request.json`
+                log_refs.handling(payload["sender"])
 
         return blueprint

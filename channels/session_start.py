@@ -22,6 +22,7 @@ from rasa.shared.core.events import ActionExecuted, ConversationPaused, SlotSet
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import handoffs, languages
+from core.log_refs import conversation_ref
 
 REPLACES = {
     "rasa.core.actions.action:ActionSessionStart": {
@@ -49,7 +50,7 @@ async def has_open_handoff(sender_id: str) -> bool:
         handoff: Optional[handoffs.Handoff] = await asyncio.wait_for(
             asyncio.to_thread(handoffs.active_handoff_for, sender_id), CHECK_BUDGET_SECONDS)
     except (SQLAlchemyError, asyncio.TimeoutError):
-        logger.exception("could not read handoffs for %s; the new session is not paused", sender_id)
+        logger.exception("could not read handoffs for %s; the new session is not paused", conversation_ref(sender_id))
         return False
     return handoff is not None
 

@@ -21,10 +21,11 @@
 - Several Rasa servers: each engine.io session id starts with the server's SOCKETIO_SERVER_NAME, so a
   proxy can send every request of a session to the server holding it (`ops/cluster.py`'s HAProxy).
 - Several Rasa servers (REDIS_HOST set, `make cluster`): the socket.io server uses python-socketio's
-  Redis client manager, so an emit from any server reaches the room on whichever server holds the
-  learner's socket. Rasa's own channel keeps rooms in one process (its docs say socket.io does not
-  support several). A staff reply is marked delivered by the server that actually had the socket
-  (`StaffReplyRedisManager`); a reply no server could deliver waits for the widget's reconnect.
+  Redis client manager, speaking JSON instead of pickle (`channels.json_redis_manager`), so an emit
+  from any server reaches the room on whichever server holds the learner's socket. Rasa's own channel
+  keeps rooms in one process (its docs say socket.io does not support several). A staff reply is
+  marked delivered by the server that actually had the socket (`StaffReplyRedisManager`); a reply no
+  server could deliver waits for the widget's reconnect.
 """
 
 import asyncio
@@ -35,10 +36,11 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Union
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput
 from sanic import Blueprint
-from socketio import AsyncRedisManager, AsyncServer
+from socketio import AsyncServer
 
 from channels import limits
-from core import handoffs, inbound, settings, support_desk
+from channels.json_redis_manager import JSONRedisManager
+from core import handoffs, inbound, log_refs, settings, support_desk
 
 logger = logging.getLogger(__name__)
 _server: Dict[str, Any] = {}  # the running channel's socket.io server and its settings
@@ -75,8 +77,8 @@ async def _claimed(reply_id: Optional[int]) -> bool:
     return reply_id is None or await asyncio.to_thread(handoffs.claim_delivery, reply_id)
 
 
-class StaffReplyRedisManager(AsyncRedisManager):
-    """python-socketio's Redis manager, plus delivery bookkeeping for staff replies: each server receives
+class StaffReplyRedisManager(JSONRedisManager):
+    """The JSON-only Redis manager, plus delivery bookkeeping for staff replies: each server receives
     every emit through Redis; the one holding the learner's socket claims the reply and sends it."""
 
     async def _handle_emit(self, message: Dict[str, Any]) -> None:
@@ -159,6 +161,7 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             if previous is not None and previous != session_id:
                 sio.leave_room(sid, previous, namespace=namespace)
             joined[sid] = session_id
+            log_refs.handling(session_id)
             await rasa_session_request(sid, {"session_id": session_id})
             # Staff replies exist only where the support desk is configured (as for forwarding, below)
             if self.session_persistence and requested and settings.handoff_enabled():
@@ -172,6 +175,7 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             if self.session_persistence and session_id != joined.get(sid):
                 logger.warning("a socket sent a message for a session it has not joined; ignored")
                 return
+            log_refs.handling(session_id)
             text = data.get("message", "")
             if not isinstance(text, str):
                 logger.warning("a widget message whose text is not a string was ignored")

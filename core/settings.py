@@ -32,7 +32,7 @@
 | FAQ_RULE_THRESHOLD | 0.25 | how closely a topic question must match an FAQ rule (retake, refund) to get it instead |
 | REDIS_HOST | (none) | Redis for several Rasa servers (`make cluster`); none: one process |
 | REDIS_PORT / REDIS_DB | 6379 / 0 | the Redis port and database number |
-| REDIS_PASSWORD | (none) | Redis's password, if it has one |
+| REDIS_PASSWORD | (none) | Redis's password; required unless REDIS_HOST is this machine (loopback) |
 | RABBITMQ_HOST | (none) | RabbitMQ for Rasa's Pika event broker (`make cluster`); none: no event broker |
 | RABBITMQ_PORT | 5672 | RabbitMQ's port |
 | RABBITMQ_USERNAME / RABBITMQ_PASSWORD | guest / (none) | RabbitMQ's credentials (guest works on loopback only) |
@@ -65,8 +65,10 @@ DASHBOARD_SECRET) come only from the environment or a `.env` file that git ignor
 scripts give the Rasa server (whose endpoints.yml reads `${...}` variables) the same defaults.
 """
 
+import ipaddress
 import os
 import shlex
+import urllib.parse
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -225,12 +227,31 @@ def redis_password() -> str:
     return _env("REDIS_PASSWORD")
 
 
+def check_redis_auth(host: str, password: str) -> None:
+    """A Redis on another machine must ask for a password: whoever can publish to it can send messages
+    into every learner's widget and take the conversations' locks. Loopback (`make cluster`) is exempt."""
+    if host and not password and not _is_loopback(host):
+        raise ValueError(f"REDIS_PASSWORD must be set: Redis at {host} is not on this machine, and a Redis "
+                         "without a password lets anyone who reaches it write into every conversation")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def redis_url() -> str:
     """redis://... for the project's own Redis clients; empty when there is no Redis (one process)."""
     if not redis_host():
         return ""
-    auth = f":{redis_password()}@" if redis_password() else ""
-    return f"redis://{auth}{redis_host()}:{redis_port()}/{redis_db()}"
+    check_redis_auth(redis_host(), redis_password())
+    auth = f":{urllib.parse.quote(redis_password(), safe='')}@" if redis_password() else ""
+    host = f"[{redis_host()}]" if ":" in redis_host() else redis_host()  # an IPv6 address
+    return f"redis://{auth}{host}:{redis_port()}/{redis_db()}"
 
 
 def socketio_server_name() -> str:

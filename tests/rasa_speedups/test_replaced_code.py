@@ -12,10 +12,11 @@ import pytest
 import rasa
 
 import rasa_speedups
-from channels import action_guard, session_start, tracker_store, websocket_receive
+from channels import action_guard, json_redis_manager, session_start, tracker_store, websocket_receive
 from tests.assistant import PROJECT_ROOT
 
-RECORDING_MODULES = (*rasa_speedups.modules(), action_guard, session_start, tracker_store, websocket_receive)
+RECORDING_MODULES = (*rasa_speedups.modules(), action_guard, json_redis_manager, session_start, tracker_store,
+                     websocket_receive)
 
 
 def recorded() -> dict:
