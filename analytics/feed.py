@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 
 from analytics import digest, store
 from analytics.events import BadEvent, row_for
-from core import settings
+from core import inbound, settings
 from core.db import engine_for, session_scope
 
 logger = logging.getLogger("analytics.feed")
@@ -56,8 +56,15 @@ def rows_for(bodies: Iterable) -> Tuple[List[dict], int]:
             logger.error("dropped a message that is not a Rasa event (%s): %.200r", problem, body)
             continue
         if row is not None:
-            rows.append(row)
+            rows.append(storable(row))
     return rows, bad
+
+
+def storable(row: dict) -> dict:
+    """The row with its text cleaned as the channels clean a message (`core.inbound.clean_text`): one
+    lone surrogate (which no database encodes) made its whole batch fail at every round, and the feed
+    stopped there for good. Events stored before the channels cleaned messages can hold one."""
+    return {key: inbound.clean_text(value) if isinstance(value, str) else value for key, value in row.items()}
 
 
 def ingest(engine: Engine, bodies: Iterable) -> int:

@@ -276,3 +276,15 @@ def test_retention_deletes_old_events_and_their_reviews_and_keeps_the_rest(analy
     with session_scope(analytics) as session:
         assert session.scalars(select(store.AnalyticsEvent.event_id).order_by("event_id")).all() == [16, 17]
         assert session.scalars(select(store.Review.event_id)).all() == [16]
+
+
+def test_a_message_with_a_lone_surrogate_or_a_nul_does_not_wedge_the_feed(analytics, tmp_path):
+    """Such a message made its whole batch fail at every round, so the feed never moved past it."""
+    events = [user(1, "learner-a", "how much\ud800 is it?", "ask_cost"), bot(2, "learner-a", "It costs $1,350"),
+              user(3, "learner-b", "credit\x00?", "ask_credit"), bot(4, "learner-b", "Yes")]
+    log = conversation_log(tmp_path, events)
+    assert feed.read_conversation_log(analytics, log) == 4
+    assert store.position(analytics, feed.LOG_POSITION) == 4
+    assert feed.ingest(analytics, [user(5, "learner-c\ud800", "hi\ud800", "greet")]) == 1
+    stored = metrics.period_events(analytics, metrics.Period(date(2026, 11, 1), date(2026, 12, 1)))
+    assert {event.text for event in stored if event.type == "user"} == {"how much is it?", "credit?", "hi"}
