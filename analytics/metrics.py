@@ -34,6 +34,7 @@ HANDOFF_ACTION = "action_offer_support"
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE_INTENT = "out_of_scope"
 NOT_UNANSWERED_INTENTS = {"request_human", "greet", "goodbye", "thank", "bot_challenge", FEEDBACK_INTENT}
+GROUPING_BLOCK = 256  # unanswered messages whose similarities are computed at once
 SIMILAR = 0.5  # cosine similarity (character n-grams) at which two unanswered messages are grouped
 
 
@@ -301,27 +302,32 @@ def _rated_question(answer_of, answer_ref: Optional[str]) -> Optional[AnalyticsE
 
 
 def grouped(messages: Sequence[UnansweredMessage], similar: float = SIMILAR) -> List[UnansweredGroup]:
-    """Similar messages together (character n-gram TF-IDF, cosine at least `similar`), commonest first."""
+    """Similar messages together (character n-gram TF-IDF, cosine at least `similar`), commonest first.
+
+    Each message joins the first group whose leader (its newest message) is similar enough, or leads a
+    new group. Similarities are computed GROUPING_BLOCK messages at a time against all of them: the whole
+    matrix at once took 1.4 GB and 15 s for 8,000 unanswered messages."""
     if not messages:
         return []
     import numpy
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.metrics.pairwise import cosine_similarity
 
     ordered = sorted(messages, key=lambda m: m.event_id, reverse=True)  # newest first: it names the group
     texts = [" ".join(m.text.lower().split()) or "(empty)" for m in ordered]
-    vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5)).fit_transform(texts)
-    similarity = cosine_similarity(vectors)
+    vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5)).fit_transform(texts)  # rows of norm 1
     leaders: List[int] = []
     members: Dict[int, List[int]] = {}
-    for index in range(len(ordered)):
-        if leaders:
-            close = numpy.flatnonzero(similarity[leaders, index] >= similar)
-            if close.size:
-                members[leaders[close[0]]].append(index)
-                continue
-        leaders.append(index)
-        members[index] = [index]
+    for start in range(0, len(ordered), GROUPING_BLOCK):
+        block = (vectors[start:start + GROUPING_BLOCK] @ vectors[:start + GROUPING_BLOCK].T).toarray()
+        for offset, row in enumerate(block):
+            index = start + offset
+            if leaders:
+                close = numpy.flatnonzero(row[leaders] >= similar)
+                if close.size:
+                    members[leaders[close[0]]].append(index)
+                    continue
+            leaders.append(index)
+            members[index] = [index]
     groups = []
     for leader in leaders:
         group = [ordered[i] for i in members[leader]]

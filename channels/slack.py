@@ -79,14 +79,13 @@ def signature_is_valid(secret: str, timestamp: str, body: bytes, signature: str,
     """Slack's v0 check: HMAC-SHA256 of `v0:timestamp:body`, and a timestamp within five minutes."""
     if not (secret and timestamp and signature):
         return False
-    try:
-        stamp = int(timestamp)
-    except ValueError:
+    if not (timestamp.isascii() and timestamp.isdigit()):  # int() would take other scripts' digits too
         return False
-    if abs((time.time() if now is None else now) - stamp) > MAX_REQUEST_AGE_SECONDS:
+    if abs((time.time() if now is None else now) - int(timestamp)) > MAX_REQUEST_AGE_SECONDS:
         return False
     expected = hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(f"v0={expected}", signature)
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, so a 500).
+    return hmac.compare_digest(f"v0={expected}".encode(), signature.encode("utf-8", "surrogateescape"))
 
 
 DASHBOARD_COMMAND = "dashboard"
@@ -218,6 +217,10 @@ class SupportSlackInput(InputChannel):
                 form = parse_qs(request.body.decode("utf-8"), keep_blank_values=True)
             except UnicodeDecodeError:
                 return response.json({"error": "the body is not UTF-8"}, status=400)
+            # A signed command is answered once: its signature is recorded like an event id, so the same
+            # request sent again within Slack's five minutes does not get a second sign-in link.
+            if not await asyncio.to_thread(handoffs.mark_handled, request.headers["X-Slack-Signature"][3:]):
+                return response.json({"response_type": "ephemeral", "text": "This command was already answered."})
             return response.json(command_reply({name: values[0] for name, values in form.items()}))
 
         return slack

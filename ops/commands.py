@@ -94,6 +94,10 @@ def supervisord_programs(project_root: Path, var_dir: Path, programs: Dict[str, 
             f"[program:{name}]\ncommand={' '.join(_quoted(part) for part in command)}\n"
             f"directory={project_root}\n"
             "autostart=true\nautorestart=true\nstartsecs=3\nstartretries=10\nstopasgroup=true\nkillasgroup=true\n"
+            # What a server writes (conversations, staff replies) is this user's alone; supervisord's umask,
+            # 022, left it readable by every user of the host. Its logs follow supervisord's own umask,
+            # which `make run` sets (scripts/run.sh).
+            "umask=077\n"
             f"stopwaitsecs=10\nredirect_stderr=true\nstdout_logfile={var_dir / (name + '.log')}\n"
             "stdout_logfile_maxbytes=10MB\nstdout_logfile_backups=2\n"
         )

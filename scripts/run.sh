@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+umask 077  # var/ holds conversations, staff replies and logs: this user's alone
+mkdir -p var && chmod 700 var
 if [ -f .env ]; then set -a; . ./.env; set +a; fi   # secrets (Slack, tokens) stay out of git
 eval "$(.venv/bin/python -m core.settings)"
 if [ -z "${ACTION_SERVER_TOKEN:-}" ]; then
@@ -21,7 +23,6 @@ echo "==> loading the catalog ($CATALOG_FILE)"
 .venv/bin/python -m catalog load
 scripts/train.sh
 
-mkdir -p var
 .venv/bin/python -m ops.commands supervisord >var/supervisord.conf
 supervisor_pid=""
 stop() {

@@ -51,6 +51,9 @@ def content_security_policy() -> str:
 
 class Handler(BaseHTTPRequestHandler):
     server_version = "micromasters-web"
+    # Seconds a connection may sit idle or dribble its request: without it a client that opens
+    # connections and sends nothing kept a thread each, for ever.
+    timeout = 10
 
     def do_GET(self) -> None:
         self.respond(with_body=True)

@@ -288,3 +288,17 @@ def test_a_message_with_a_lone_surrogate_or_a_nul_does_not_wedge_the_feed(analyt
     assert feed.ingest(analytics, [user(5, "learner-c\ud800", "hi\ud800", "greet")]) == 1
     stored = metrics.period_events(analytics, metrics.Period(date(2026, 11, 1), date(2026, 12, 1)))
     assert {event.text for event in stored if event.type == "user"} == {"how much is it?", "credit?", "hi"}
+
+
+def test_grouping_in_blocks_gives_the_groups_of_the_whole_matrix_at_once(monkeypatch):
+    """The report computed every pair's similarity at once (8,000 messages: 1.2 GB); blocks give the same
+    groups whatever their size."""
+    texts = ["is the credit transferable", "is credit transferable?", "weather in paris", "what's the weather paris",
+             "refund please", "can I get a refund", "is the credit transferable to MIT", "pizza", "weather paris"]
+    messages = [metrics.UnansweredMessage(i, f"s{i}", text, "2026-11-02", "out of scope")
+                for i, text in enumerate(texts * 3)]
+    whole = [(g.text, g.count, [m.event_id for m in g.messages]) for g in metrics.grouped(messages)]
+    assert any(count > 1 for _, count, _ in whole) and len(whole) > 1
+    for block in (1, 2, 5, 26):
+        monkeypatch.setattr(metrics, "GROUPING_BLOCK", block)
+        assert [(g.text, g.count, [m.event_id for m in g.messages]) for g in metrics.grouped(messages)] == whole

@@ -32,3 +32,11 @@ def test_any_change_to_secret_body_signature_or_time_is_refused():
     assert not signature_is_valid(SECRET, "not-a-number", BODY, SLACKS_SIGNATURE, now=int(STAMP))
     assert not signature_is_valid("", STAMP, BODY, SLACKS_SIGNATURE, now=int(STAMP))
     assert not signature_is_valid(SECRET, STAMP, BODY, "", now=int(STAMP))
+
+
+def test_a_signature_or_timestamp_with_other_characters_is_refused_not_an_error():
+    """A non-ASCII signature made hmac.compare_digest raise (a 500 with a traceback)."""
+    assert not signature_is_valid(SECRET, STAMP, BODY, "v0=é" + SLACKS_SIGNATURE[4:], now=int(STAMP))
+    assert not signature_is_valid(SECRET, STAMP, BODY, "v0=\udcff", now=int(STAMP))
+    arabic_digits = "".join(chr(0x0660 + int(digit)) for digit in STAMP)  # int() reads these as 1531420618
+    assert not signature_is_valid(SECRET, arabic_digits, BODY, SLACKS_SIGNATURE, now=int(STAMP))

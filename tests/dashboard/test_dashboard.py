@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -268,7 +269,8 @@ def signed_form(secret, fields, timestamp=None):
 def command_fields(text="dashboard", channel=SUPPORT, user=STAFF):
     return {"token": "unused", "team_id": "T1", "team_domain": "edx", "channel_id": channel,
             "channel_name": "support", "user_id": user, "user_name": "sam", "command": "/assistant", "text": text,
-            "api_app_id": "A1", "response_url": "https://hooks.slack.invalid/commands/1", "trigger_id": "1.2.3"}
+            "api_app_id": "A1", "response_url": "https://hooks.slack.invalid/commands/1",
+            "trigger_id": f"1.2.{uuid.uuid4().hex}"}  # Slack's is new for each command
 
 
 class Stack:
@@ -318,6 +320,16 @@ def stack(tmp_path_factory, slack):
         finally:
             processes.stop_all()
     assert "token=" not in log.read_text(encoding="utf-8")  # sign-in tokens never reach the log
+
+
+def test_a_slash_command_sent_again_gets_no_second_link(stack):
+    """Slack's signature stays valid for five minutes: a captured command replayed got a fresh link."""
+    headers, body = signed_form(SIGNING_SECRET, command_fields())
+    url = f"{stack.rasa_url}/webhooks/slack/commands"
+    first = requests.post(url, data=body, headers=headers, timeout=30).json()["text"]
+    again = requests.post(url, data=body, headers=headers, timeout=30).json()["text"]
+    assert first.startswith(f"{stack.url}/signin?token=")
+    assert again == "This command was already answered."
 
 
 def test_slash_command_in_the_support_channel_gives_a_signed_link(stack, monkeypatch):

@@ -6,6 +6,8 @@ Playwright; Playwright never downloads a browser of its own.
 import http.client
 import os
 import re
+import socket
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -49,6 +51,16 @@ def test_web_server_serves_only_the_page_and_the_widget(site):
         connection.request("GET", path)
         assert connection.getresponse().status == 404, path
         connection.close()
+
+def test_the_page_server_closes_a_connection_that_sends_nothing(site):
+    url = urlsplit(site["origin"])
+    with socket.create_connection((url.hostname, url.port), timeout=30) as idle:
+        idle.sendall(b"GET / HTTP/1.1\r\nHost: x")  # and then nothing more
+        started = time.monotonic()
+        assert idle.recv(1024) == b""  # closed by the server
+    assert time.monotonic() - started < 20
+    assert requests.get(f"{site['origin']}/", timeout=10).status_code == 200
+
 
 def test_widget_conversation_history_links_and_escaping(site, browser):
     chat = browser({"width": 1280, "height": 860})

@@ -52,8 +52,12 @@ def test_a_server_that_dies_is_restarted_and_the_assistant_answers_again(tmp_pat
     config = tmp_path / "supervisord.conf"
     config.write_text(supervisord_config(PROJECT_ROOT, tmp_path, MODEL))
     processes, log = Processes(), tmp_path / "supervisord.out"
-    supervisor = processes.start([os.path.join(VENV_BIN, "supervisord"), "-c", str(config)], env=dict(os.environ),
-                                 log=log, cwd=PROJECT_ROOT)
+    umask = os.umask(0o077)  # as scripts/run.sh starts supervisord
+    try:
+        supervisor = processes.start([os.path.join(VENV_BIN, "supervisord"), "-c", str(config)], env=dict(os.environ),
+                                     log=log, cwd=PROJECT_ROOT)
+    finally:
+        os.umask(umask)
     rest = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
     try:
         wait_until(lambda: http_ok(f"http://127.0.0.1:{action_port}/health"), supervisor, what="actions", log=log,
@@ -73,5 +77,11 @@ def test_a_server_that_dies_is_restarted_and_the_assistant_answers_again(tmp_pat
         output = log.read_text()
         assert "exited: actions (terminated by SIGKILL; not expected)" in output
         assert output.count("spawned: 'actions'") == 2
+        # What the servers wrote (the conversations, their logs) is this user's alone (umask 077); the
+        # catalog was loaded by this test, outside supervisord.
+        written = [path for path in tmp_path.iterdir()
+                   if path.suffix in (".log", ".db") and path.name != "catalog.db" and path != log]
+        assert any(path.name == "conversations.db" for path in written), written
+        assert {path.name: oct(path.stat().st_mode & 0o777) for path in written if path.stat().st_mode & 0o077} == {}
     finally:
         processes.stop(supervisor)
