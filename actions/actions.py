@@ -3,6 +3,7 @@
 import asyncio
 import functools
 import logging
+from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, Tracker
@@ -14,6 +15,7 @@ from actions import answers
 from actions.links import style_for_channel
 from actions.turns import Context, Reply, answer_turn, context_program, general_turn, program_name, topics_of_intent
 from core import handoffs, languages, notices, settings, support_desk
+from core.log_refs import conversation_ref
 from core.message_metadata import ANSWER_METADATA_KEY, SUPPORT_METADATA_KEY
 
 logger = logging.getLogger(__name__)
@@ -139,8 +141,19 @@ def question_for_staff(tracker: Tracker) -> str:
     return user_events[-1]["text"] if user_events else "(no question)"
 
 
+SUPPORT_DESK_BUSY = "busy"  # start_handoff's outcome past HANDOFFS_PER_HOUR
+
+
 def start_handoff(sender_id: str, question: str, program_id: Optional[str], turns) -> str:
-    """Open (or find) the learner's handoff and post it; returns support_desk's outcome."""
+    """Open (or find) the learner's handoff and post it; returns support_desk's outcome, or
+    SUPPORT_DESK_BUSY when the last hour's handoffs reached HANDOFFS_PER_HOUR (a script opening
+    sessions that ask for a person flooded the support channel)."""
+    if handoffs.active_handoff_for(sender_id) is None:
+        hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+        if handoffs.opened_since(hour_ago) >= settings.handoffs_per_hour():
+            logger.warning("rate limit: no new handoff for conversation %s, HANDOFFS_PER_HOUR (%d) reached",
+                           conversation_ref(sender_id), settings.handoffs_per_hour())
+            return SUPPORT_DESK_BUSY
     handoff = handoffs.open_handoff(sender_id, question, program_name(program_id),
                                     support_desk.transcript(turns))
     return support_desk.post_handoff(handoff)
@@ -155,6 +168,10 @@ async def offer_support(dispatcher: CollectingDispatcher, tracker: Tracker) -> L
         return []
     outcome = await off_the_loop(start_handoff, tracker.sender_id, question_for_staff(tracker),
                                  tracker.get_slot(PROGRAM_SLOT), conversation_turns(tracker))
+    if outcome == SUPPORT_DESK_BUSY:
+        dispatcher.utter_message(text=notices.support_desk_busy(settings.support_url()),
+                                 **{SUPPORT_METADATA_KEY: "busy"})
+        return []
     if outcome == support_desk.REFUSED:  # Slack refuses for good: don't mute the learner for nobody
         dispatcher.utter_message(text=notices.handoff_unavailable(settings.support_url()),
                                  **{SUPPORT_METADATA_KEY: "unavailable"})

@@ -14,7 +14,8 @@ from core.message_metadata import ANSWER_METADATA_KEY, SUPPORT_METADATA_KEY
 FEEDBACK_INTENT = "feedback"
 RATINGS = {"up", "down"}
 COUNTED_EVENTS = {"user", "bot", "action", "pause", "resume", "session_started", "restart"}
-SUPPORT_KINDS = {"handoff", "delayed", "unavailable", "contact"}  # live handoff (or its retry), or the contact
+# a live handoff (or its retry), no handoff (Slack refused; HANDOFFS_PER_HOUR reached), or the contact
+SUPPORT_KINDS = {"handoff", "delayed", "unavailable", "busy", "contact"}
 
 
 class BadEvent(ValueError):

@@ -1,14 +1,32 @@
-"""How much one client may send the Rasa server.
+"""How much one client may send the Rasa server: request size, and rate.
 
-Sanic reads request bodies of up to 100 MB by default, and engine.io socket.io packets of up to 1 MB:
-a 5 MB REST message held the server for 14.5 s while health checks waited. The channels cap both at
-MAX_REQUEST_BYTES (256 KiB): Sanic answers a larger body with 413 before reading it, engine.io closes
-the socket that sends a larger packet. HAProxy refuses larger bodies in front (`ops/cluster.py`).
+Size. Sanic reads request bodies of up to 100 MB by default, and engine.io socket.io packets of up to
+1 MB: a 5 MB REST message held the server for 14.5 s while health checks waited. The channels cap both
+at MAX_REQUEST_BYTES (256 KiB): Sanic answers a larger body with 413 before reading it, engine.io
+closes the socket that sends a larger packet. HAProxy refuses larger bodies in front (`ops/cluster.py`).
+
+Rate. Each conversation may send MESSAGES_PER_MINUTE messages, and each client address
+ADDRESS_MESSAGES_PER_MINUTE, as leaky buckets (aiolimiter): a short burst passes, a steady flood does
+not. A message over the limit is not handled: REST answers 429 with Retry-After, the widget gets a
+reply saying to wait, and a line is logged. Loopback addresses are not limited by address: on this
+machine they are a proxy, which limits by the learner's address itself (HAProxy's stick table), or
+the tests and benchmarks. Each Rasa server limits what reaches it; behind HAProxy a learner's
+messages reach one server, so the per-conversation limit holds per learner.
 """
 
+import logging
+from typing import Optional
+
+from aiolimiter import AsyncLimiter
+from cachetools import TTLCache
 from sanic import Blueprint
 
 from core import settings
+from core.log_refs import conversation_ref
+
+logger = logging.getLogger(__name__)
+TRACKED_KEYS = 100_000  # conversations and addresses remembered (a bucket idle for a minute is empty anyway)
+LOOPBACK = ("127.", "::1", "::ffff:127.")
 
 
 def with_request_size_cap(blueprint: Blueprint) -> Blueprint:
@@ -20,3 +38,46 @@ def with_request_size_cap(blueprint: Blueprint) -> Blueprint:
         app.config.REQUEST_MAX_SIZE = settings.max_request_bytes()
 
     return blueprint
+
+
+class MessageRates:
+    """Leaky buckets per conversation and per client address, forgotten a minute after their last use."""
+
+    def __init__(self, per_conversation: Optional[int] = None, per_address: Optional[int] = None) -> None:
+        self.per_conversation = per_conversation or settings.messages_per_minute()
+        self.per_address = per_address or settings.address_messages_per_minute()
+        self._buckets: TTLCache = TTLCache(maxsize=TRACKED_KEYS, ttl=60)
+        self.refused = 0
+
+    async def allow(self, conversation_id: str, address: Optional[str]) -> bool:
+        """Whether this message may be handled now; counts it when it may (without waiting: with capacity,
+        `acquire` returns at once)."""
+        buckets = [self._bucket(("conversation", conversation_id), self.per_conversation)]
+        if address and not address.startswith(LOOPBACK):
+            buckets.append(self._bucket(("address", address), self.per_address))
+        if all(bucket.has_capacity() for bucket in buckets):
+            for bucket in buckets:
+                await bucket.acquire()
+            return True
+        self.refused += 1
+        logger.warning("rate limit: a message of conversation %s refused (%d refused so far)",
+                       conversation_ref(conversation_id), self.refused)
+        return False
+
+    def _bucket(self, key: tuple, per_minute: int) -> AsyncLimiter:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = AsyncLimiter(per_minute, 60)
+        self._buckets[key] = bucket  # (re)set: its minute starts again
+        return bucket
+
+
+_rates: Optional[MessageRates] = None
+
+
+def message_rates() -> MessageRates:
+    """The process's limits, shared by its channels (REST and the widget count together)."""
+    global _rates
+    if _rates is None:
+        _rates = MessageRates()
+    return _rates

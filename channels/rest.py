@@ -5,7 +5,8 @@ Rasa's own channel calls `request.json.get(...)` on whatever was sent: a body th
 conversation called "default", mixing strangers' messages. Here such requests get a 400 that says
 what is wrong, and nothing is stored. The sender must be a conversation id `core.inbound` allows, the
 message at most MAX_MESSAGE_CHARS characters; the message is normalised (`core.inbound.clean_text`)
-before Rasa reads it. The conversation's channel is always "rest": Rasa took a client's
+before Rasa reads it. A conversation or address over its message rate gets 429 (`channels.limits`).
+The conversation's channel is always "rest": Rasa took a client's
 `input_channel` field at its word.
 """
 
@@ -18,7 +19,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from channels import limits
-from core import inbound, log_refs
+from core import inbound, log_refs, notices
 
 
 def checked_body(body: bytes) -> Tuple[Optional[dict], Optional[str]]:
@@ -56,6 +57,9 @@ class CheckedRestInput(RestInput):
                 payload, problem = checked_body(request.body)
                 if problem:
                     return response.json({"error": problem}, status=400)
+                if not await limits.message_rates().allow(payload["sender"], request.remote_addr or request.ip):
+                    return response.json({"error": notices.too_many_messages()}, status=429,
+                                         headers={"Retry-After": "60"})
                 request.parsed_json = payload  # what Rasa's channel reads as `request.json`
                 log_refs.handling(payload["sender"])
 

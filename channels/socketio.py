@@ -16,7 +16,8 @@
   new session, as a missing one is), and a socket may send messages only for the session it joined by
   its last `session_request` (Rasa's let any socket post into any conversation whose id it named). A
   message is normalised (`core.inbound.clean_text`); one over MAX_MESSAGE_CHARS gets a reply saying so
-  and is not stored. Packets over MAX_REQUEST_BYTES close the socket (engine.io). Log lines never
+  and is not stored; so is one over the conversation's or address's message rate (`channels.limits`).
+  Packets over MAX_REQUEST_BYTES close the socket (engine.io). Log lines never
   carry a session id: it is all a widget needs to rejoin its conversation.
 - Several Rasa servers: each engine.io session id starts with the server's SOCKETIO_SERVER_NAME, so a
   proxy can send every request of a session to the server holding it (`ops/cluster.py`'s HAProxy).
@@ -40,7 +41,7 @@ from socketio import AsyncServer
 
 from channels import limits
 from channels.json_redis_manager import JSONRedisManager
-from core import handoffs, inbound, log_refs, settings, support_desk
+from core import handoffs, inbound, log_refs, notices, settings, support_desk
 
 logger = logging.getLogger(__name__)
 _server: Dict[str, Any] = {}  # the running channel's socket.io server and its settings
@@ -145,11 +146,16 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             if origin is not None and origin.rstrip("/") not in self.allowed_origins:
                 logger.warning("refused a web chat from %r: not in the channel's allowed_origins", origin[:200])
                 return False
-            return await rasa_connect(sid, environ, auth)
+            accepted = await rasa_connect(sid, environ, auth)
+            request = environ.get("sanic.request")  # engine.io's environ says REMOTE_ADDR 127.0.0.1 for all
+            if accepted and request is not None:
+                addresses[sid] = request.remote_addr or request.ip
+            return accepted
 
         rasa_user_message = handlers[self.user_message_evt]
         rasa_disconnect = handlers["disconnect"]
         joined: Dict[str, str] = {}  # socket id -> the session it asked for last
+        addresses: Dict[str, str] = {}  # socket id -> the client's address
 
         async def session_request(sid: str, data: Any) -> None:
             requested = data.get("session_id") if isinstance(data, dict) else None
@@ -184,6 +190,10 @@ class OriginCheckedSocketIOInput(SocketIOInput):
                 await sio.emit(self.bot_message_evt, {"text": inbound.too_long_reply(len(text))}, room=sid,
                                namespace=namespace)
                 return
+            if not await limits.message_rates().allow(session_id, addresses.get(sid)):
+                await sio.emit(self.bot_message_evt, {"text": notices.too_many_messages()}, room=sid,
+                               namespace=namespace)
+                return
             text = inbound.clean_text(text)
             metadata = data.get(self.metadata_key)
             data = {**data, "message": text, self.metadata_key: metadata if isinstance(metadata, dict) else {}}
@@ -193,6 +203,7 @@ class OriginCheckedSocketIOInput(SocketIOInput):
 
         async def disconnect(sid: str) -> None:
             joined.pop(sid, None)
+            addresses.pop(sid, None)
             await rasa_disconnect(sid)
 
         sio.on("connect", connect, namespace=self.namespace)

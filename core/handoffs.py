@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     delete,
     exists,
+    func,
     inspect,
     select,
     text,
@@ -232,6 +233,12 @@ def pending_handoffs(engine: Optional[Engine] = None) -> List[Handoff]:
             select(HandoffRow).where(HandoffRow.status == PENDING).order_by(HandoffRow.id)
         ).scalars()
         return [_plain(row) for row in rows]
+
+
+def opened_since(since: datetime, engine: Optional[Engine] = None) -> int:
+    """How many handoffs were opened since `since` (HANDOFFS_PER_HOUR counts the last hour's)."""
+    with session_scope(_engine(engine)) as session:
+        return session.scalar(select(func.count()).select_from(HandoffRow).where(HandoffRow.created_at >= since))
 
 
 def active_handoff_for(sender_id: str, engine: Optional[Engine] = None) -> Optional[Handoff]:

@@ -87,3 +87,16 @@ def handoff_timed_out(support_url: str) -> str:
 
 def handoff_closed() -> str:
     return "The support team has handed you back to me. Ask me about credit, admission, jobs or cost any time."
+
+
+def too_many_messages() -> str:
+    """A learner over the message rate limit (`channels.limits`): their message was not read."""
+    return ("You're sending messages faster than I can read them, so I skipped the last one. Please wait "
+            "a minute, then ask again.")
+
+
+def support_desk_busy(support_url: str) -> str:
+    """Over HANDOFFS_PER_HOUR: the support team gets no new handoff from here for now."""
+    return ("The learner-support team is receiving a lot of requests right now, so I can't pass yours on "
+            f"from here. Please contact them directly: {support_url}. Meanwhile I'm happy to answer questions "
+            "about credit, admission, jobs or cost.")

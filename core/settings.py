@@ -10,6 +10,10 @@
 | BIND_HOST | 127.0.0.1 | the address every server listens on (0.0.0.0 only behind a proxy you trust) |
 | SANIC_BACKLOG | 1024 | connections waiting to be accepted by the Rasa server (Rasa's 100 overflowed) |
 | MAX_REQUEST_BYTES | 262144 | the largest request body (and socket.io packet) the Rasa server reads; larger: 413 |
+| MESSAGES_PER_MINUTE | 20 | messages one conversation may send a minute (more: refused, saying to wait) |
+| ADDRESS_MESSAGES_PER_MINUTE | 300 | messages one client address may send a minute (loopback: a local proxy, exempt) |
+| ADDRESS_REQUESTS_PER_MINUTE | 1200 | requests one client address may make a minute through HAProxy (`make cluster`) |
+| HANDOFFS_PER_HOUR | 30 | new handoffs to the support team an hour; beyond, learners get the support contact |
 | MAX_MESSAGE_CHARS | 2000 | the longest learner message read (REST, widget); a longer one is refused, saying so |
 | RASA_API_TOKEN | (none) | turns Rasa's HTTP API (/model, /conversations, ...) on, behind this token |
 | ACTION_SERVER_TOKEN | (`make run` makes one) | shared secret the Rasa server sends, the action server checks |
@@ -364,6 +368,22 @@ def sanic_backlog() -> int:
 
 def max_message_chars() -> int:
     return _positive_int("MAX_MESSAGE_CHARS", _env("MAX_MESSAGE_CHARS"), 2000)
+
+
+def messages_per_minute() -> int:
+    return _positive_int("MESSAGES_PER_MINUTE", _env("MESSAGES_PER_MINUTE"), 20)
+
+
+def address_messages_per_minute() -> int:
+    return _positive_int("ADDRESS_MESSAGES_PER_MINUTE", _env("ADDRESS_MESSAGES_PER_MINUTE"), 300)
+
+
+def address_requests_per_minute() -> int:
+    return _positive_int("ADDRESS_REQUESTS_PER_MINUTE", _env("ADDRESS_REQUESTS_PER_MINUTE"), 1200)
+
+
+def handoffs_per_hour() -> int:
+    return _positive_int("HANDOFFS_PER_HOUR", _env("HANDOFFS_PER_HOUR"), 30)
 
 
 def max_request_bytes() -> int:

@@ -73,6 +73,7 @@ def haproxy_config(bind_host: str, cluster_port: int, ports: List[int]) -> str:
     servers = {f"rasa{number}": port for number, port in enumerate(ports, start=1)}
     plain = "\n".join(f"    server {name} 127.0.0.1:{port} check" for name, port in servers.items())
     by_session = "\n".join(f"    use-server {name} if {{ url_param(sid) -m beg {name}. }}" for name in servers)
+    requests_per_minute = settings.address_requests_per_minute()
     return f"""# Written by `python -m ops.cluster prepare` for `make cluster`; not edited by hand.
 global
     maxconn 4096
@@ -95,6 +96,12 @@ frontend assistant
     acl socketio path_beg /socket.io/
     # A body over MAX_REQUEST_BYTES is refused here, before a Rasa server reads it (they refuse it too).
     http-request deny deny_status 413 if {{ req.hdr_val(content-length) gt {settings.max_request_bytes()} }}
+    # Requests per client address and minute (ADDRESS_REQUESTS_PER_MINUTE): a flood from one address is
+    # answered 429 here; behind this proxy every learner reaches the Rasa servers from loopback, which
+    # their own per-address limit exempts.
+    stick-table type ipv6 size 100k expire 2m store http_req_rate(1m)
+    http-request track-sc0 src
+    http-request deny deny_status 429 hdr Retry-After 60 if {{ sc_http_req_rate(0) gt {requests_per_minute} }}
     use_backend rasa_sticky if socketio
     default_backend rasa
     # Which Rasa server answered: for the tests and for anyone debugging affinity.

@@ -292,8 +292,8 @@ def running_cluster(workdir: Path, replicas: int = 2, extra_env: Optional[Dict[s
     subprocess.run([str(VENV_BIN / "python"), "-m", "catalog", "load"], env=env, cwd=PROJECT_ROOT,
                    check=True, stdout=subprocess.DEVNULL)
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "haproxy.cfg").write_text(haproxy_config("127.0.0.1", proxy_port, ports), encoding="utf-8")
     with mock.patch.dict(os.environ, env):  # the command lines (--cors) from the settings the servers run with
+        (workdir / "haproxy.cfg").write_text(haproxy_config("127.0.0.1", proxy_port, ports), encoding="utf-8")
         commands = programs(workdir, MODEL, ports, action_port, endpoints or ENDPOINTS)
     commands.pop("web")
     if not analytics:

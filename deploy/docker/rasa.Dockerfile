@@ -36,7 +36,7 @@ ENV RASA_TELEMETRY_ENABLED=false \
     PYTHONUNBUFFERED=1
 
 # Beyond Rasa's own dependencies: lingua-language-detector (the language gate, core/languages.py), markdown-it-py (core/slack_text.py), cachetools (the tracker store's
-# cache of conversations, channels/tracker_store.py), the project's pins of python-socketio/engineio
+# cache of conversations, channels/tracker_store.py), aiolimiter (rate limits, channels/limits.py), the project's pins of python-socketio/engineio
 # (5.10 breaks Rasa 3.6's socket.io sessions) and jsonschema (speed), and for the feed and the
 # dashboard spaCy (the tokenizer of catalog/names.py, no model; an extra of Rasa, not in its image)
 # and the project's pins of numpy, scikit-learn and matplotlib: the versions of requirements/app.txt
@@ -48,7 +48,7 @@ COPY requirements/constraints.txt requirements/app.txt requirements/rasa-deps.tx
 RUN sed 's/\[[^]]*\]//' /tmp/requirements/rasa-deps.txt > /tmp/requirements/rasa-ranges.txt \
  && pip install --no-cache-dir -c /tmp/requirements/constraints.txt -c /tmp/requirements/app.txt \
       -c /tmp/requirements/rasa-ranges.txt \
-      lingua-language-detector markdown-it-py cachetools python-socketio python-engineio jsonschema \
+      lingua-language-detector markdown-it-py cachetools aiolimiter python-socketio python-engineio jsonschema \
       numpy scipy scikit-learn matplotlib spacy \
  && rm -rf /tmp/requirements
 USER 1001

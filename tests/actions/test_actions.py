@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.actions import ActionAnswerGeneral, ActionAnswerQuestion, ActionOfferSupport
 from catalog.file import parse_catalog
 from catalog.loader import load_catalog
+from core import handoffs, notices
 
 SCM = "mitx-supply-chain-management"
 
@@ -226,3 +227,22 @@ def test_general_question_without_a_sourced_answer_offers_support(faq_catalog, m
     assert messages[0]["text"] == "I don't have a sourced answer to that, and I won't guess."
     assert "https://support.example.org" in messages[1]["text"]
     assert not any("$" in m["text"] for m in messages)
+
+
+@pytest.mark.parametrize("per_hour, handed_off", [(2, False), (3, True)])
+def test_past_handoffs_per_hour_a_learner_gets_the_contact_and_slack_gets_nothing(database_url, monkeypatch,
+                                                                                 per_hour, handed_off):
+    """A script opening sessions that ask for a person flooded the support channel with handoffs."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_SUPPORT_CHANNEL", "CSUPPORT")
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/")  # nothing listens: a post fails at once
+    monkeypatch.setenv("SUPPORT_URL", "https://support.example.org")
+    monkeypatch.setenv("HANDOFFS_PER_HOUR", str(per_hour))
+    for earlier in ("flood-1", "flood-2"):
+        handoffs.open_handoff(earlier, "a person please", None, "")
+    messages, _ = run(ActionOfferSupport(), tracker("I want a person", "request_human", channel="socketio"))
+    assert (handoffs.active_handoff_for("learner") is not None) == handed_off
+    if not handed_off:
+        assert messages == [{**messages[0], "text": notices.support_desk_busy("https://support.example.org")}]
+        assert messages[0]["support"] == "busy"

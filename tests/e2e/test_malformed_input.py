@@ -534,3 +534,24 @@ def test_a_socketio_packet_over_the_size_cap_closes_only_that_socket(assistant):
         await learner.disconnect()
 
     asyncio.run(scenario())
+
+
+def test_a_conversation_sending_too_fast_is_told_to_wait_and_others_are_answered(assistant):
+    flooding = unique("rest-flood")
+    statuses = [post_rest(assistant, json.dumps({"sender": flooding, "message": "hi"}).encode()) for _ in range(25)]
+    refused_now = [response for response in statuses if response.status_code == 429]
+    assert 1 <= len(refused_now) <= 5 and all(r.status_code in (200, 429) for r in statuses)
+    assert refused_now[0].headers["Retry-After"] == "60" and "wait" in refused_now[0].json()["error"]
+    assert ANSWER in assistant.text(unique("rest-calm"), QUESTION)  # another conversation is not held up
+
+    async def widget_flood():
+        # Over websocket: long-polling would batch the 25 into one POST, which engine.io refuses (16 at most).
+        learner = Learner(assistant.rasa_url, origin=WEB_ORIGIN, session_id=unique("sio-flood"),
+                          transports=("websocket",))
+        await learner.connect()
+        for _ in range(25):
+            await learner.say("hi")
+        await learner.hear("faster than I can read them")
+        await learner.disconnect()
+
+    asyncio.run(widget_flood())
