@@ -1,6 +1,6 @@
 # The project's vocabulary: run, test, train, bench, shell, lint, catalog.
 # cluster: several Rasa servers behind HAProxy on Redis, PostgreSQL and RabbitMQ.
-.PHONY: run cluster cluster-drill test test-fast train bench drill shell lint catalog catalog-sync setup clean retention erase \
+.PHONY: run cluster cluster-drill test test-fast train bench drill shell lint audit catalog catalog-sync setup clean retention erase \
 	dashboard analytics review-export digest analytics-bench widget-load
 
 run:            ## set up, load the catalog, train if needed, start both servers (Ctrl-C stops)
@@ -64,6 +64,10 @@ shell:          ## chat in the terminal (rasa shell)
 lint:           ## ruff
 	scripts/setup.sh >/dev/null
 	scripts/lint.sh
+
+audit:          ## known vulnerabilities: pip-audit and npm audit (skipped with a notice offline)
+	scripts/setup.sh >/dev/null
+	.venv/bin/python scripts/audit.py
 
 catalog:        ## validate and load catalog/data/catalog.yaml into DATABASE_URL
 	scripts/setup.sh >/dev/null

@@ -53,6 +53,10 @@ echo "==> installing the project's own dependencies"
 .venv/bin/python -m pip install -c requirements/constraints.txt -r requirements/app.txt
 echo "==> installing test and lint tools"
 .venv/bin/python -m pip install -c requirements/constraints.txt -r requirements/dev.txt
+echo "==> installing pip-audit in .venv-audit (scripts/audit.py)"
+if [ ! -x .venv-audit/bin/python ]; then .venv/bin/python -m venv .venv-audit; fi
+.venv-audit/bin/python -m pip install -q -r requirements/audit.txt \
+  || echo "notice: pip-audit could not be installed; scripts/audit.py will skip the Python audit"
 echo "$wanted" > "$stamp_file"
 install_web
 echo "==> environment ready"

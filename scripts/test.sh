@@ -21,6 +21,8 @@ fi
 command -v kubectl >/dev/null 2>&1 || { echo "error: kubectl is needed (tests/deploy/test_manifests.py renders deploy/k8s)" >&2; exit 1; }
 echo "==> lint (ruff)"
 scripts/lint.sh
+echo "==> known vulnerabilities (pip-audit, npm audit; skipped with a notice without their databases)"
+.venv/bin/python scripts/audit.py
 scripts/train.sh
 echo "==> tests"
 exec .venv/bin/python -m pytest "$@"
