@@ -1,6 +1,6 @@
 # The project's vocabulary: run, test, train, bench, shell, lint, catalog.
 # cluster: several Rasa servers behind HAProxy on Redis, PostgreSQL and RabbitMQ.
-.PHONY: run cluster cluster-drill test test-fast train bench drill shell lint audit catalog catalog-sync setup clean retention erase \
+.PHONY: run cluster cluster-drill test test-fast train bench drill shell lint audit abuse-drill catalog catalog-sync setup clean retention erase \
 	dashboard analytics review-export digest analytics-bench widget-load
 
 run:            ## set up, load the catalog, train if needed, start both servers (Ctrl-C stops)
@@ -37,6 +37,10 @@ widget-load:    ## LEARNERS (300) widget learners over socket.io against a runni
 	scripts/setup.sh >/dev/null
 	.venv/bin/python -m bench.widget_load --url $${URL:-http://127.0.0.1:$${RASA_PORT:-5005}} --learners $${LEARNERS:-300} \
 	  $${SERVER_PORTS:+--server-ports $$SERVER_PORTS}
+
+abuse-drill:    ## hostile input at REST, socket.io and Slack while learners talk (SQLite, PostgreSQL); exit 1 if anything broke
+	scripts/setup.sh >/dev/null
+	.venv/bin/python -m bench.abuse_drill
 
 cluster-drill:  ## the cluster under load (32/128 conversations, 1 and 2 servers), a server killed, Redis restarted
 	scripts/setup.sh >/dev/null

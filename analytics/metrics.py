@@ -69,6 +69,8 @@ class Numbers:
     thumbs_up: int = 0
     thumbs_down: int = 0
     answers: int = 0
+    rate_limited: int = 0  # messages refused by a rate limit (core.refusals; they never reach the feed)
+    desk_busy: int = 0  # handoffs not opened: the desk had HANDOFFS_PER_HOUR already
     reply_ms: List[float] = field(default_factory=list, repr=False)
     channels: Dict[str, int] = field(default_factory=dict)
 
@@ -108,6 +110,7 @@ class Numbers:
             "out_of_scope": self.out_of_scope, "out_of_scope_rate": self.out_of_scope_rate,
             "thumbs_up": self.thumbs_up, "thumbs_down": self.thumbs_down, "thumbs_up_rate": self.thumbs_up_rate,
             "answers": self.answers, "median_reply_ms": self.median_reply_ms,
+            "rate_limited": self.rate_limited, "desk_busy": self.desk_busy,
         }
 
 
@@ -202,6 +205,9 @@ def numbers(events: Sequence[AnalyticsEvent]) -> Tuple[Numbers, Dict[str, Number
             if event.type == "bot" and event.topic:
                 total.answers += 1
                 day.answers += 1
+            if event.type == "bot" and event.support == "busy":
+                total.desk_busy += 1
+                day.desk_busy += 1
     all_talked = set().union(*talked.values()) if talked else set()
     all_handed = set().union(*handed.values()) if handed else set()
     total.conversations, total.handed_off = len(all_talked), len(all_handed & all_talked)

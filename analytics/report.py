@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from analytics import facts, metrics
 from catalog.view import current_view
+from core import refusals
 from core.db import session_scope
 
 Table = Tuple[List[str], List[list]]
@@ -53,6 +54,9 @@ def build(analytics: Engine, catalog: Engine, period: metrics.Period, today: Opt
           limit: int = 20) -> Report:
     events = metrics.period_events(analytics, period)
     totals, by_day = metrics.numbers(events)
+    for day, channels in refusals.per_day(period.start.isoformat(), period.end.isoformat(), catalog).items():
+        by_day.setdefault(day, metrics.Numbers()).rate_limited = sum(channels.values())
+        totals.rate_limited += sum(channels.values())
     with session_scope(catalog) as session:
         names = {pid: program.title for pid, program in current_view(session).programs.items()}
     unanswered = metrics.grouped(metrics.unanswered_messages(events, metrics.reviewed_ids(analytics)))
@@ -73,7 +77,7 @@ def _rate(value: Optional[float]) -> str:
 
 NUMBER_COLUMNS = ["conversations", "messages", "handed_off", "containment", "handoff_rate", "fallbacks",
                   "fallback_rate", "out_of_scope", "out_of_scope_rate", "thumbs_up", "thumbs_down",
-                  "thumbs_up_rate", "answers", "median_reply_ms"]
+                  "thumbs_up_rate", "answers", "median_reply_ms", "rate_limited", "desk_busy"]
 
 
 def _number_row(numbers: metrics.Numbers) -> list:

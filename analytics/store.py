@@ -160,10 +160,12 @@ def forget_conversations(engine: Engine, sender_ids: Iterable[str]) -> int:
     sender_ids = list(sender_ids)
     if not sender_ids or not inspect(engine).has_table(AnalyticsEvent.__tablename__):
         return 0
+    unsynchronised = {"synchronize_session": False}  # nothing loaded; the ORM cannot evaluate the subquery
     with session_scope(engine) as session:
         ids = select(AnalyticsEvent.event_id).where(AnalyticsEvent.sender_id.in_(sender_ids))
-        session.execute(delete(Review).where(Review.event_id.in_(ids)))
-        return session.execute(delete(AnalyticsEvent).where(AnalyticsEvent.sender_id.in_(sender_ids))).rowcount
+        session.execute(delete(Review).where(Review.event_id.in_(ids)), execution_options=unsynchronised)
+        return session.execute(delete(AnalyticsEvent).where(AnalyticsEvent.sender_id.in_(sender_ids)),
+                               execution_options=unsynchronised).rowcount
 
 
 def forget_before(engine: Engine, timestamp: float, dry_run: bool = False) -> int:

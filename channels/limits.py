@@ -11,31 +11,43 @@ not. A message over the limit is not handled: REST answers 429 with Retry-After,
 reply saying to wait, and a line is logged. Loopback addresses are not limited by address: on this
 machine they are a proxy, which limits by the learner's address itself (HAProxy's stick table), or
 the tests and benchmarks. Each Rasa server limits what reaches it; behind HAProxy a learner's
-messages reach one server, so the per-conversation limit holds per learner.
+messages reach one server, so the per-conversation limit holds per learner. Slack questions to the
+assistant are limited per Slack user, and slash commands too (staff replies in a handoff thread are not).
+
+Refused messages are counted per day and channel for the dashboard (`core.refusals`), saved in
+batches SAVE_REFUSALS_SECONDS after the first refusal of a batch, and when the server stops.
 """
 
+import asyncio
 import logging
+from collections import Counter
+from datetime import datetime, timezone
 from typing import Optional
 
 from aiolimiter import AsyncLimiter
 from cachetools import TTLCache
 from sanic import Blueprint
 
-from core import settings
+from core import refusals, settings
 from core.log_refs import conversation_ref
 
 logger = logging.getLogger(__name__)
 TRACKED_KEYS = 100_000  # conversations and addresses remembered (a bucket idle for a minute is empty anyway)
 LOOPBACK = ("127.", "::1", "::ffff:127.")
+SAVE_REFUSALS_SECONDS = 5
 
 
-def with_request_size_cap(blueprint: Blueprint) -> Blueprint:
+def with_limits(blueprint: Blueprint) -> Blueprint:
     """`blueprint`, capping the whole app's request bodies when the server starts (Sanic reads the cap
-    for each new connection)."""
+    for each new connection), and saving the refusals not yet saved when it stops."""
 
     @blueprint.listener("before_server_start")
     async def cap_request_size(app, _loop) -> None:
         app.config.REQUEST_MAX_SIZE = settings.max_request_bytes()
+
+    @blueprint.listener("before_server_stop")
+    async def save_refusals(_app, _loop) -> None:
+        await message_rates().save_refusals()
 
     return blueprint
 
@@ -48,10 +60,13 @@ class MessageRates:
         self.per_address = per_address or settings.address_messages_per_minute()
         self._buckets: TTLCache = TTLCache(maxsize=TRACKED_KEYS, ttl=60)
         self.refused = 0
+        self._unsaved: Counter = Counter()  # (day, channel) -> refused, not yet in core.refusals
+        self._saving: Optional[asyncio.TimerHandle] = None
+        self._tasks: set = set()
 
-    async def allow(self, conversation_id: str, address: Optional[str]) -> bool:
+    async def allow(self, conversation_id: str, address: Optional[str], channel: str) -> bool:
         """Whether this message may be handled now; counts it when it may (without waiting: with capacity,
-        `acquire` returns at once)."""
+        `acquire` returns at once), and counts the refusal for the dashboard when it may not."""
         buckets = [self._bucket(("conversation", conversation_id), self.per_conversation)]
         if address and not address.startswith(LOOPBACK):
             buckets.append(self._bucket(("address", address), self.per_address))
@@ -60,9 +75,33 @@ class MessageRates:
                 await bucket.acquire()
             return True
         self.refused += 1
-        logger.warning("rate limit: a message of conversation %s refused (%d refused so far)",
-                       conversation_ref(conversation_id), self.refused)
+        logger.warning("rate limit: a %s message of conversation %s refused (%d refused so far)",
+                       channel, conversation_ref(conversation_id), self.refused)
+        self._unsaved[(datetime.now(timezone.utc).strftime("%Y-%m-%d"), channel)] += 1
+        if self._saving is None:
+            self._saving = asyncio.get_running_loop().call_later(SAVE_REFUSALS_SECONDS, self._save_soon)
         return False
+
+    def _save_soon(self) -> None:
+        task = asyncio.ensure_future(self.save_refusals())
+        self._tasks.add(task)  # held until done (the loop keeps only a weak reference)
+        task.add_done_callback(self._tasks.discard)
+
+    async def save_refusals(self) -> None:
+        """Add the refusals counted since the last save to the database (off the event loop). When the
+        database cannot be reached they are kept and go with the next save."""
+        if self._saving is not None:
+            self._saving.cancel()
+            self._saving = None
+        counts, self._unsaved = self._unsaved, Counter()
+        if not counts:
+            return
+        try:
+            await asyncio.to_thread(refusals.add, dict(counts))
+        except Exception:
+            logger.exception("could not save %d refused messages' counts; they go with the next save",
+                             sum(counts.values()))
+            self._unsaved.update(counts)
 
     def _bucket(self, key: tuple, per_minute: int) -> AsyncLimiter:
         bucket = self._buckets.get(key)

@@ -49,7 +49,7 @@ class CheckedRestInput(RestInput):
         return self.name()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        blueprint = limits.with_request_size_cap(super().blueprint(on_new_message))
+        blueprint = limits.with_limits(super().blueprint(on_new_message))
 
         @blueprint.middleware("request")
         async def check_body(request: Request):
@@ -57,7 +57,8 @@ class CheckedRestInput(RestInput):
                 payload, problem = checked_body(request.body)
                 if problem:
                     return response.json({"error": problem}, status=400)
-                if not await limits.message_rates().allow(payload["sender"], request.remote_addr or request.ip):
+                address = request.remote_addr or request.ip
+                if not await limits.message_rates().allow(payload["sender"], address, "rest"):
                     return response.json({"error": notices.too_many_messages()}, status=429,
                                          headers={"Retry-After": "60"})
                 request.parsed_json = payload  # what Rasa's channel reads as `request.json`

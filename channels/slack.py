@@ -40,6 +40,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResu
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from channels import limits
 from channels import socketio as web_chat
 from core import dashboard_links, handoffs, notices, settings, support_desk
 from core.lease import Lease
@@ -151,7 +152,7 @@ class SupportSlackInput(InputChannel):
         self._in_flight: Set[str] = set()  # event ids being handled now (a retry must not start them again)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        slack = Blueprint("slack_support", __name__)
+        slack = limits.with_limits(Blueprint("slack_support", __name__))
 
         @slack.listener("after_server_start")
         async def start_retries(app, _loop) -> None:
@@ -179,6 +180,8 @@ class SupportSlackInput(InputChannel):
                 payload = json.loads(request.body)
             except ValueError:
                 return response.json({"error": "the body is not JSON"}, status=400)
+            except RecursionError:
+                return response.json({"error": "the body is nested too deeply"}, status=400)
             if not isinstance(payload, dict):
                 return response.json({"error": "the body is not a JSON object"}, status=400)
             if payload.get("type") == "url_verification":
@@ -221,7 +224,10 @@ class SupportSlackInput(InputChannel):
             # request sent again within Slack's five minutes does not get a second sign-in link.
             if not await asyncio.to_thread(handoffs.mark_handled, request.headers["X-Slack-Signature"][3:]):
                 return response.json({"response_type": "ephemeral", "text": "This command was already answered."})
-            return response.json(command_reply({name: values[0] for name, values in form.items()}))
+            fields = {name: values[0] for name, values in form.items()}
+            if not await limits.message_rates().allow(f"slack-user-{fields.get('user_id', '')}", None, "slack"):
+                return response.json({"response_type": "ephemeral", "text": notices.too_many_commands()})
+            return response.json(command_reply(fields))
 
         return slack
 
@@ -262,6 +268,8 @@ class SupportSlackInput(InputChannel):
         is_question = event.get("type") == "app_mention" or event.get("channel_type") == "im"
         if not text or not is_question:
             return
+        if not await limits.message_rates().allow(f"slack-user-{event.get('user', '')}", None, "slack"):
+            return  # counted and logged; a staff member past the limit gets no reply until it drains
         output = SlackThreadOutput(channel, thread_ts or event.get("ts"))
         await on_new_message(UserMessage(text, output, sender_id=f"slack-{channel}-{thread_ts or event.get('ts')}",
                                          input_channel=self.name(), metadata={"slack_user": event.get("user")}))

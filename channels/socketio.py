@@ -122,7 +122,7 @@ class OriginCheckedSocketIOInput(SocketIOInput):
         return channel
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        blueprint = limits.with_request_size_cap(super().blueprint(on_new_message))
+        blueprint = limits.with_limits(super().blueprint(on_new_message))
         sio = self.sio
         sio.eio.max_http_buffer_size = settings.max_request_bytes()
         if settings.redis_url():
@@ -190,7 +190,7 @@ class OriginCheckedSocketIOInput(SocketIOInput):
                 await sio.emit(self.bot_message_evt, {"text": inbound.too_long_reply(len(text))}, room=sid,
                                namespace=namespace)
                 return
-            if not await limits.message_rates().allow(session_id, addresses.get(sid)):
+            if not await limits.message_rates().allow(session_id, addresses.get(sid), "socketio"):
                 await sio.emit(self.bot_message_evt, {"text": notices.too_many_messages()}, room=sid,
                                namespace=namespace)
                 return

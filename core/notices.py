@@ -95,6 +95,11 @@ def too_many_messages() -> str:
             "a minute, then ask again.")
 
 
+def too_many_commands() -> str:
+    """A staff member over the rate limit for slash commands (`channels.limits`)."""
+    return "That is more commands than I take in a minute; please wait a minute and try again."
+
+
 def support_desk_busy(support_url: str) -> str:
     """Over HANDOFFS_PER_HOUR: the support team gets no new handoff from here for now."""
     return ("The learner-support team is receiving a lot of requests right now, so I can't pass yours on "

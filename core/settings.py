@@ -74,6 +74,7 @@ import os
 import shlex
 import urllib.parse
 from pathlib import Path
+from typing import List
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
@@ -237,6 +238,28 @@ def check_redis_auth(host: str, password: str) -> None:
     if host and not password and not _is_loopback(host):
         raise ValueError(f"REDIS_PASSWORD must be set: Redis at {host} is not on this machine, and a Redis "
                          "without a password lets anyone who reaches it write into every conversation")
+
+
+MIN_TOKEN_CHARS, MIN_SIGNING_KEY_CHARS = 16, 32
+GENERATE = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def secret_problems() -> List[str]:
+    """What is wrong with the secrets that are set: each too short to resist guessing is named, with its
+    length and the minimum (the values are never shown). Unset secrets are each server's own business
+    (the action server refuses to start without its token, the dashboard without its key)."""
+    minimums = {"RASA_API_TOKEN": MIN_TOKEN_CHARS, "ACTION_SERVER_TOKEN": MIN_TOKEN_CHARS,
+                "DASHBOARD_SECRET": MIN_SIGNING_KEY_CHARS}  # signs links and sessions with HMAC-SHA256
+    if redis_host() and not _is_loopback(redis_host()):
+        minimums["REDIS_PASSWORD"] = MIN_TOKEN_CHARS
+    if rabbitmq_host() and not _is_loopback(rabbitmq_host()):
+        minimums["RABBITMQ_PASSWORD"] = MIN_TOKEN_CHARS
+    problems = []
+    for name, minimum in minimums.items():
+        value = _env(name)
+        if value and len(value) < minimum:
+            problems.append(f"{name} is {len(value)} characters; use at least {minimum} random ones ({GENERATE})")
+    return problems
 
 
 def _is_loopback(host: str) -> bool:

@@ -114,6 +114,10 @@ def main(argv: List[str]) -> int:
     this process with that one (how the systemd units in deploy/ start them, so they share these command
     lines)."""
     model = settings.PROJECT_ROOT / "models" / "micromasters.tar.gz"
+    for problem in settings.secret_problems():
+        print(f"error: {problem}", file=sys.stderr)
+    if settings.secret_problems():
+        return 2
     if argv == ["supervisord"]:
         print(supervisord_config(settings.PROJECT_ROOT, settings.VAR_DIR, model))
         return 0

@@ -6,12 +6,16 @@
 A conversation is everything stored under one sender id (the learner's conversation id): its rows
 in Rasa's tracker store (table `events` at TRACKER_STORE_URL), its handoffs and staff replies (tables
 `handoffs` and `handoff_staff_replies` at DATABASE_URL), and its rows in the support team's analytics
-(ANALYTICS_DATABASE_URL: the text of unanswered questions, feedback comments). `purge` deletes a
+(ANALYTICS_DATABASE_URL: the text of unanswered questions, feedback comments), and its messages in the
+review exports (var/review/nlu-review-*.yml, `make review-export`). `purge` deletes a
 conversation only when nothing in it is recent: its last event, and the last activity of its handoffs
 and staff replies, are all older than N days (a conversation with one recent event is kept whole;
 handoffs whose events are already gone are deleted by their own age). It also forgets the Slack event
 ids (`slack_events_seen`) and the analytics rows older than N days (the dashboard's numbers for those
-days go with them).
+days go with them), and the review export files written before then.
+
+Log files hold no conversation id: a log line names a conversation by a reference (`core.log_refs`,
+a hash), which `erase` prints so its lines can be found; `make run`'s logs rotate at 10 MB, two kept.
 
 | variable | default | meaning |
 |---|---|---|
@@ -38,10 +42,12 @@ from sqlalchemy import Float, Integer, String, and_, column, delete, exists, fun
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from analytics import review
 from analytics import store as analytics_store
 from core import settings
 from core.db import engine_for
 from core.handoffs import HandoffRow, SlackEventRow, StaffReplyRow
+from core.log_refs import conversation_ref
 
 CHUNK = 500  # sender ids per statement: well below SQLite's limit on bound parameters
 
@@ -62,16 +68,19 @@ class Counts:
     staff_replies: int = 0
     slack_events: int = 0
     analytics_events: int = 0
+    review_exports: int = 0  # purge: export files; erase: lines taken out of them
 
     def describe(self, slack_events: bool = True) -> str:
         text = (f"{self.conversations} conversations, {self.events} events, {self.handoffs} handoffs, "
                 f"{self.staff_replies} staff replies")
         text = f"{text}, {self.slack_events} Slack event ids" if slack_events else text
-        return f"{text}, {self.analytics_events} analytics rows"
+        exports = "review export files" if slack_events else "lines of review exports"
+        return f"{text}, {self.analytics_events} analytics rows, {self.review_exports} {exports}"
 
 
 def purge(tracker_url: str, database_url: str, days: int, now: Optional[datetime] = None,
-          dry_run: bool = False, analytics_url: Optional[str] = None) -> Counts:
+          dry_run: bool = False, analytics_url: Optional[str] = None,
+          review_dir: Path = review.DEFAULT_OUT_DIR) -> Counts:
     """Delete the conversations idle for more than `days` days, and Slack event ids that old."""
     if days < 1:
         raise ValueError(f"days must be at least 1, not {days}")
@@ -115,12 +124,19 @@ def purge(tracker_url: str, database_url: str, days: int, now: Optional[datetime
     if analytics_url and _exists(analytics_url):
         counts.analytics_events = analytics_store.forget_before(engine_for(analytics_url), cutoff.timestamp(),
                                                                 dry_run)
+    counts.review_exports = review.forget_exports_before(cutoff.timestamp(), review_dir, dry_run)
     return counts
 
 
-def erase(tracker_url: str, database_url: str, sender_id: str, analytics_url: Optional[str] = None) -> Counts:
-    """Delete everything stored for one learner's conversation, however recent."""
+def erase(tracker_url: str, database_url: str, sender_id: str, analytics_url: Optional[str] = None,
+          review_dir: Path = review.DEFAULT_OUT_DIR) -> Counts:
+    """Delete everything stored for one learner's conversation, however recent. Its lines in the review
+    exports go first, while the analytics rows still say which they are: a failure later leaves rows that
+    a second run finds again."""
     counts = Counts()
+    if analytics_url and _exists(analytics_url) and _has_table(engine_for(analytics_url), "analytics_reviews"):
+        texts = review.exported_texts(engine_for(analytics_url), [sender_id])
+        counts.review_exports = review.remove_from_exports(texts, review_dir)
     with _connections(tracker_url, database_url) as (events_db, handoffs_db):
         if _has_table(events_db, "events"):
             counts.events = _delete(events_db, EVENTS, EVENTS.c.sender_id == sender_id)
@@ -132,7 +148,7 @@ def erase(tracker_url: str, database_url: str, sender_id: str, analytics_url: Op
     if analytics_url and _exists(analytics_url):
         counts.analytics_events = analytics_store.forget_conversations(engine_for(analytics_url), [sender_id])
     counts.conversations = int(bool(counts.events or counts.handoffs or counts.staff_replies
-                                    or counts.analytics_events))
+                                    or counts.analytics_events or counts.review_exports))
     return counts
 
 
@@ -257,6 +273,9 @@ def _parser() -> argparse.ArgumentParser:
     purge_cmd.add_argument("--dry-run", action="store_true", help="count what would be deleted; delete nothing")
     erase_cmd = commands.add_parser("erase", help="delete one learner's conversation")
     erase_cmd.add_argument("--sender", type=_sender, required=True, help="the conversation (sender) id")
+    for command in (purge_cmd, erase_cmd):
+        command.add_argument("--review-dir", type=Path, default=review.DEFAULT_OUT_DIR,
+                             help=f"the review exports' folder (default {review.DEFAULT_OUT_DIR})")
     return parser
 
 
@@ -284,13 +303,16 @@ def main(argv: Optional[List[str]] = None) -> int:
             except ValueError as error:
                 parser.error(str(error))
             counts = purge(tracker_url, database_url, days, dry_run=args.dry_run,
-                           analytics_url=settings.analytics_database_url())
+                           analytics_url=settings.analytics_database_url(), review_dir=args.review_dir)
             verb = "would delete (dry run, nothing deleted)" if args.dry_run else "deleted"
             print(f"conversations idle for more than {days} days: {verb} {counts.describe()}")
         else:
-            counts = erase(tracker_url, database_url, args.sender, settings.analytics_database_url())
+            counts = erase(tracker_url, database_url, args.sender, settings.analytics_database_url(),
+                           args.review_dir)
             if counts.conversations:
                 print(f"erased {args.sender!r}: {counts.describe(slack_events=False)}")
+                print(f"log lines name this conversation {conversation_ref(args.sender)} (never its id); "
+                      "they go as the logs rotate")
             else:
                 print(f"nothing stored for {args.sender!r}")
     except ArgumentError as error:

@@ -286,7 +286,7 @@ def running_cluster(workdir: Path, replicas: int = 2, extra_env: Optional[Dict[s
         "REDIS_PASSWORD": "", "RABBITMQ_HOST": "127.0.0.1", "RABBITMQ_PORT": "5672",
         "RABBITMQ_USERNAME": "guest", "RABBITMQ_PASSWORD": "guest", "RABBITMQ_QUEUE": queue,
         "ANALYTICS_DATABASE_URL": database_url, "DASHBOARD_PORT": str(dashboard_port),
-        "DASHBOARD_URL": f"http://127.0.0.1:{dashboard_port}", "DASHBOARD_SECRET": secrets.token_urlsafe(16),
+        "DASHBOARD_URL": f"http://127.0.0.1:{dashboard_port}", "DASHBOARD_SECRET": secrets.token_urlsafe(32),
         **(extra_env or {}),
     }
     subprocess.run([str(VENV_BIN / "python"), "-m", "catalog", "load"], env=env, cwd=PROJECT_ROOT,

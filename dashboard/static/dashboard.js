@@ -79,7 +79,9 @@
       ["thumbs_up_rate", "Thumbs-up 👍 rate", totals.thumbs_up_rate, percent(totals.thumbs_up_rate),
         "👍 " + totals.thumbs_up + " up · 👎 " + totals.thumbs_down + " down"],
       ["median_reply_ms", "Median reply time", totals.median_reply_ms, duration(totals.median_reply_ms),
-        "from a learner message to the assistant's reply"]
+        "from a learner message to the assistant's reply"],
+      ["rate_limited", "Refused by rate limits", totals.rate_limited, String(totals.rate_limited),
+        "messages not read (too many a minute); handoffs not opened at the desk's hourly cap: " + totals.desk_busy]
     ];
   }
 

@@ -87,6 +87,7 @@ def test_every_number_follows_its_definition(analytics):
         "fallbacks": 1, "fallback_rate": 0.2, "out_of_scope": 2, "out_of_scope_rate": 0.4,
         "thumbs_up": 1, "thumbs_down": 1, "thumbs_up_rate": 0.5, "answers": 2,
         "median_reply_ms": 250.0,  # replies after 200, 400, 250, 250, 250 ms
+        "rate_limited": 0, "desk_busy": 0,  # refusals are counted by the Rasa servers, not from events
     }
     assert daily["2026-11-02"].conversations == 4 and daily["2026-11-03"].conversations == 1
     assert daily["2026-11-03"].out_of_scope == 1 and daily["2026-11-03"].handed_off == 0

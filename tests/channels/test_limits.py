@@ -1,13 +1,18 @@
-"""The in-process message rate limits: per conversation, per client address, loopback exempt by address."""
+"""The in-process message rate limits: per conversation, per client address, loopback exempt by address;
+refusals counted for the dashboard."""
 
 import asyncio
+from datetime import datetime, timezone
 
+from channels import limits
 from channels.limits import MessageRates
+from core import refusals
+from core.db import engine_for
 
 
-def allowed(rates, conversation, address, times):
+def allowed(rates, conversation, address, times, channel="rest"):
     async def send():
-        return [await rates.allow(conversation, address) for _ in range(times)]
+        return [await rates.allow(conversation, address, channel) for _ in range(times)]
     return asyncio.run(send())
 
 
@@ -29,3 +34,49 @@ def test_loopback_is_not_limited_by_address_but_its_conversations_are():
     rates = MessageRates(per_conversation=2, per_address=3)
     assert all(allowed(rates, f"proxied-{n}", "127.0.0.1", 1)[0] for n in range(20))
     assert allowed(rates, "one", "::1", 3) == [True, True, False]
+
+
+def today() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d")
+
+
+def test_refusals_are_saved_in_one_batch_per_channel_and_added_to_what_is_stored(database_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setattr(limits, "SAVE_REFUSALS_SECONDS", 0.2)
+    rates = MessageRates(per_conversation=1, per_address=100)
+
+    async def flood():
+        outcomes = [await rates.allow("widget-flood", "203.0.113.9", "socketio") for _ in range(6)]
+        outcomes += [await rates.allow("rest-flood", "203.0.113.9", "rest") for _ in range(3)]
+        assert refusals.per_day(today(), today()) == {}  # not one write per refused message
+        await asyncio.sleep(0.6)  # the batch is saved
+        outcomes += [await rates.allow("rest-flood", "203.0.113.9", "rest")]
+        await rates.save_refusals()  # as when the server stops
+        return outcomes
+
+    outcomes = asyncio.run(flood())
+    assert outcomes == [True] + [False] * 5 + [True] + [False] * 3
+    assert refusals.per_day(today(), today()) == {today(): {"socketio": 5, "rest": 3}}
+    assert refusals.per_day("2000-01-01", "2000-01-02") == {}
+
+
+def test_refusals_the_database_does_not_take_are_kept_for_the_next_save(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/nothing-listens-here")
+    rates = MessageRates(per_conversation=1, per_address=100)
+
+    async def refuse_then_save():
+        await rates.allow("learner", None, "rest")
+        await rates.allow("learner", None, "rest")
+        await rates.save_refusals()  # the database cannot be reached: the count is kept
+
+    asyncio.run(refuse_then_save())
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'catalog.db'}")
+    asyncio.run(rates.save_refusals())
+    assert refusals.per_day(today(), today()) == {today(): {"rest": 1}}
+
+
+def test_adding_to_a_day_already_stored_sums_the_counts(database_url):
+    engine = engine_for(database_url)
+    refusals.add({("2026-12-07", "rest"): 2}, engine)
+    refusals.add({("2026-12-07", "rest"): 3, ("2026-12-07", "slack"): 1}, engine)
+    assert refusals.per_day("2026-12-07", "2026-12-07", engine) == {"2026-12-07": {"rest": 5, "slack": 1}}

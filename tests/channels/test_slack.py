@@ -96,6 +96,29 @@ def test_forged_and_replayed_requests_are_rejected(assistant, slack):
     assert len(slack.posts()) == before + 1
 
 
+def test_a_staff_member_past_the_message_rate_is_not_answered_and_others_are(assistant, slack):
+    """Questions to the assistant are limited per Slack user (MESSAGES_PER_MINUTE, 20): a script with
+    a staff account cannot keep the Rasa server busy; a colleague is still answered."""
+    sent = 30
+    for _ in range(sent):
+        direct = {"type": "message", "channel": "DFLOOD", "channel_type": "im", "user": "UFLOODER", "ts": new_ts(),
+                  "text": "how much does the MITx SCM cost?"}
+        assert send_event(assistant, event_callback(direct, new_event_id())).status_code == 200
+    def answered():  # questions answered: each DM is answered in its own thread
+        return len({post["thread_ts"] for post in slack.posts(channel="DFLOOD")})
+
+    deadline = time.monotonic() + 60
+    while answered() < 20 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    colleague_ts = new_ts()
+    colleague = {"type": "message", "channel": "DCOLLEAGUE", "channel_type": "im", "user": "UCOLLEAGUE",
+                 "ts": colleague_ts, "text": "how much does the MITx SCM cost?"}
+    assert send_event(assistant, event_callback(colleague, new_event_id())).status_code == 200
+    slack.wait_for_posts(1, channel="DCOLLEAGUE", thread_ts=colleague_ts)
+    time.sleep(1)
+    assert 20 <= answered() < sent
+
+
 def test_a_retried_event_is_answered_once(assistant, slack):
     ts, event_id = new_ts(), new_event_id()
     mention = {"type": "app_mention", "channel": "CRETRY", "user": "USTAFF", "ts": ts,

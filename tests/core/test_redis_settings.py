@@ -27,5 +27,5 @@ def test_a_redis_on_this_machine_may_go_without(monkeypatch, host):
 
 def test_the_password_is_escaped_in_the_url(monkeypatch):
     monkeypatch.setenv("REDIS_HOST", "redis.internal")
-    monkeypatch.setenv("REDIS_PASSWORD", "p@ss/w:rd")
-    assert settings.redis_url() == "redis://:p%40ss%2Fw%3Ard@redis.internal:6379/0"
+    monkeypatch.setenv("REDIS_PASSWORD", "p@ss/w:rd-0123456789")
+    assert settings.redis_url() == "redis://:p%40ss%2Fw%3Ard-0123456789@redis.internal:6379/0"

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -27,8 +28,9 @@ from sqlalchemy import select
 from analytics import feed, metrics, report, review, store
 from analytics.metrics import Period
 from bench.servers import Processes, free_port, http_ok, wait_until
-from core import dashboard_links
-from core.db import session_scope
+from core import dashboard_links, notices, refusals
+from core.db import engine_for, session_scope
+from core.message_metadata import SUPPORT_METADATA_KEY
 from tests.assistant import PROJECT_ROOT, running_assistant, train_model
 from tests.slack_standin import SUPPORT, slack_settings
 
@@ -38,6 +40,7 @@ SIGNING_SECRET = "test-signing-secret"
 DASHBOARD_SECRET = "test-dashboard-secret-0123456789abcdef"  # 32+ bytes, as HS256 wants
 MARKER = "zqx-learner-marker-7f3c"  # in one learner message only: grep every signed-out response for it
 STAFF = "USTAFF42"
+COMMANDS_PER_MINUTE = 60  # per Slack user (MESSAGES_PER_MINUTE): above what these tests send as STAFF
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -90,7 +93,16 @@ def seed_events(today):
     # d: a catalog answer about another program (web chat)
     user("conv-d", day2 + 200, "does the finance micromasters give credit", "ask_credit", "socketio")
     bot("conv-d", day2 + 200.4, "Yes: MITx Finance counts toward a Master's at several schools.", FINANCE, "credit")
+    # b again: the learner asks for a person once more; the desk is at HANDOFFS_PER_HOUR
+    add("conv-b", "bot", day1 + 102, text="The team is busy right now.", metadata={SUPPORT_METADATA_KEY: "busy"})
     return events, day1, day2
+
+
+def seed_refusals(catalog_url: str, today) -> None:
+    """Messages the Rasa servers refused by a rate limit, as they count them (in the catalog's database)."""
+    engine = engine_for(catalog_url)
+    refusals.add({((today - timedelta(days=2)).isoformat(), "rest"): 4,
+                  ((today - timedelta(days=1)).isoformat(), "socketio"): 3}, engine)
 
 
 OUT_OF_SCOPE_ID, FALLBACK_ID, RATED_DOWN_ID = 5, 8, 10  # the seeded unanswered messages' event ids
@@ -98,6 +110,7 @@ EXPECTED_TOTALS = {
     "conversations": 4, "messages": 5, "channels": {"rest": 3, "socketio": 2}, "handed_off": 1, "containment": 0.75,
     "handoff_rate": 0.25, "fallbacks": 1, "fallback_rate": 0.2, "out_of_scope": 1, "out_of_scope_rate": 0.2,
     "thumbs_up": 1, "thumbs_down": 1, "thumbs_up_rate": 0.5, "answers": 3, "median_reply_ms": 500.0,
+    "rate_limited": 7, "desk_busy": 1,
 }
 
 
@@ -308,8 +321,10 @@ def stack(tmp_path_factory, slack):
     url = f"http://127.0.0.1:{port}"
     analytics_url = f"sqlite:///{workdir / 'analytics.db'}"
     seeded_engine(workdir / "analytics.db").dispose()
+    seed_refusals(f"sqlite:///{workdir / 'catalog.db'}", utc_today())
     extra = {**slack_settings(slack, SIGNING_SECRET, "http://127.0.0.1:8080"), "DASHBOARD_SECRET": DASHBOARD_SECRET,
-             "DASHBOARD_URL": url, "DASHBOARD_PORT": str(port), "ANALYTICS_DATABASE_URL": analytics_url}
+             "DASHBOARD_URL": url, "DASHBOARD_PORT": str(port), "ANALYTICS_DATABASE_URL": analytics_url,
+             "MESSAGES_PER_MINUTE": str(COMMANDS_PER_MINUTE)}
     with running_assistant(workdir, f"sqlite:///{workdir / 'catalog.db'}", f"sqlite:///{workdir / 'conversations.db'}",
                            extra_env=extra) as assistant:
         processes, log = Processes(), workdir / "dashboard.log"
@@ -466,7 +481,8 @@ def test_csv_exports(stack):
     assert lines[1].startswith(f"{params['start']},2,2,1,0.5000")
     assert lines[2].startswith(f"{params['end']},2,3,0,1.0000")
     totals = browser.get(f"{stack.url}/export/totals.csv", params=params, timeout=30).text.splitlines()
-    assert totals[1] == f"{params['start']},{params['end']},4,5,1,0.7500,0.2500,1,0.2000,1,0.2000,1,1,0.5000,3,500.0"
+    assert totals[1] == \
+        f"{params['start']},{params['end']},4,5,1,0.7500,0.2500,1,0.2000,1,0.2000,1,1,0.5000,3,500.0,7,1"
     assert browser.get(f"{stack.url}/export/channels.csv", params=params, timeout=30).text.splitlines() == \
         ["channel,messages", "rest,3", "socketio,2"]
     unanswered = browser.get(f"{stack.url}/export/unanswered.csv", params=params, timeout=30).text
@@ -547,7 +563,8 @@ def check_charts_and_tiles(page):
              for t in page.locator("[data-tile]").all()}
     assert tiles == {k: EXPECTED_TOTALS[k] for k in ("conversations", "messages", "containment", "handoff_rate",
                                                      "fallback_rate", "out_of_scope_rate", "thumbs_up_rate",
-                                                     "median_reply_ms")}
+                                                     "median_reply_ms", "rate_limited")}
+    expect(page.locator('[data-tile="rate_limited"] .tile-detail')).to_contain_text("hourly cap: 1")
     expect(page.locator('[data-tile="containment"] .tile-value')).to_have_text("75.0 %")
     expect(page.locator('[data-tile="thumbs_up_rate"] .tile-detail')).to_have_text("👍 1 up · 👎 1 down")
     expect(page.locator('[data-tile="median_reply_ms"] .tile-value')).to_have_text("500 ms")
@@ -658,3 +675,32 @@ def test_a_sign_in_link_works_once_and_signing_out_ends_the_session(stack):
     for browser in (first, copy):  # ...until its owner signs out
         assert browser.get(f"{stack.url}/api/report", timeout=30).status_code == 401
         assert browser.get(f"{stack.url}/", timeout=30).status_code == 401
+
+
+def test_messages_and_commands_refused_by_a_rate_limit_are_counted_on_the_dashboard(stack):
+    """A refused message never reaches the conversation store or the feed: the Rasa server counts it in
+    the database the dashboard reads, a few seconds later. (After the tests that expect the seeded counts.)"""
+    browser, _ = stack.signed_in()
+
+    def rate_limited():
+        return browser.get(f"{stack.url}/api/report", timeout=30).json()["totals"]["rate_limited"]
+
+    before = rate_limited()
+    url, sender = f"{stack.rasa_url}/webhooks/rest/webhook", f"flood-{uuid.uuid4().hex[:8]}"
+    flood = 2 * COMMANDS_PER_MINUTE
+    with ThreadPoolExecutor(max_workers=flood) as pool:  # all at once: the allowed ones then queue for the turn
+        codes = list(pool.map(lambda _: requests.post(url, json={"sender": sender, "message": "hi"},
+                                                      timeout=120).status_code, range(flood)))
+    assert set(codes) == {200, 429} and codes.count(429) >= 5
+    replies = [stack.command(command_fields(user="UCOMMANDFLOOD")).json()["text"]
+               for _ in range(COMMANDS_PER_MINUTE + 10)]
+    refused_commands = replies.count(notices.too_many_commands())
+    assert replies[0].startswith(f"{stack.url}/signin?token=") and refused_commands >= 5
+    assert all(reply.startswith(f"{stack.url}/signin?token=") or reply == notices.too_many_commands()
+               for reply in replies)
+    assert stack.command(command_fields()).json()["text"].startswith(f"{stack.url}/signin?token=")  # others go on
+    expected = before + codes.count(429) + refused_commands
+    deadline = time.monotonic() + 30
+    while rate_limited() != expected and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert rate_limited() == expected

@@ -836,7 +836,7 @@ def test_rasa_image_starts_rasa_as_the_project_does(stub_bin, monkeypatch):
     """The image's start script and ops/commands.py build the same `rasa run`, API token or not."""
     argv = effective_argv(RASA_DOCKERFILE)
     script = repository_file(RASA_DOCKERFILE, APP_DIR / argv[1])
-    for token in ("", "an-api-token"):
+    for token in ("", "an-api-token-0123456789"):
         env = {"BIND_HOST": "0.0.0.0", "WEBCHAT_ALLOWED_ORIGINS": SAMPLE_ORIGINS, "RASA_API_TOKEN": token}
         for name, value in env.items():
             monkeypatch.setenv(name, value)

@@ -69,7 +69,7 @@ def check_numbers(analytics_url: str, catalog_url: str, reply_ms) -> dict:
         "conversations": 5, "messages": 5, "channels": {"rest": 5},
         "handed_off": 2, "containment": 0.6, "handoff_rate": 0.4,  # the weather question and the person
         "fallbacks": 1, "fallback_rate": 0.2, "out_of_scope": 1, "out_of_scope_rate": 0.2,
-        "thumbs_up": 1, "thumbs_down": 1, "thumbs_up_rate": 0.5, "answers": 2,
+        "thumbs_up": 1, "thumbs_down": 1, "thumbs_up_rate": 0.5, "answers": 2, "rate_limited": 0, "desk_busy": 0,
     }
     assert [(p["program_id"], p["answers"]) for p in built["top_programs"]] == [(SCM, 2)]
     assert sorted((t["topic"], t["answers"]) for t in built["top_topics"]) == [("cost", 1), ("credit", 1)]

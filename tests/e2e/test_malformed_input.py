@@ -241,6 +241,7 @@ def signed_malformed_bodies():
     user_dm = dm(unique("DMALFORMED"))
     return [
         ("not JSON", b'{"type": "event_callback", "event": '),
+        ("5,000-deep JSON", nested(5000).encode()),  # found by the abuse drill: a 500 (RecursionError)
         ("empty body", b""),
         ("JSON list", b'[{"type": "event_callback"}]'),
         ("JSON number", b"7"),

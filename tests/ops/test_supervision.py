@@ -37,9 +37,10 @@ def test_a_server_that_dies_is_restarted_and_the_assistant_answers_again(tmp_pat
     rasa_port, action_port, web_port, dashboard_port = free_port(), free_port(), free_port(), free_port()
     env = {"RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port), "WEB_PORT": str(web_port),
            "DASHBOARD_PORT": str(dashboard_port), "DASHBOARD_URL": f"http://127.0.0.1:{dashboard_port}",
-           "DASHBOARD_SECRET": "supervised-dashboard",
+           "DASHBOARD_SECRET": "supervised-dashboard-0123456789abcdef",
            "ANALYTICS_DATABASE_URL": f"sqlite:///{tmp_path / 'analytics.db'}",
-           "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook", "ACTION_SERVER_TOKEN": "supervised",
+           "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
+           "ACTION_SERVER_TOKEN": "supervised-0123456789",
            "DATABASE_URL": f"sqlite:///{tmp_path / 'catalog.db'}",
            "TRACKER_STORE_URL": f"sqlite:///{tmp_path / 'conversations.db'}", "RASA_API_TOKEN": "",
            "RASA_TELEMETRY_ENABLED": "false"}

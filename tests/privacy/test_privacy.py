@@ -20,9 +20,12 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import func, inspect, select, text, update
 
+from analytics import feed, review
+from analytics import store as analytics_store
 from core import handoffs
 from core.db import engine_for
 from core.handoffs import HandoffRow, SlackEventRow, StaffReplyRow
+from core.log_refs import conversation_ref
 from privacy.retention import Counts, erase, purge
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -192,6 +195,60 @@ def test_erase_removes_exactly_one_learner(urls, store):
     assert stored(urls, "keep-me") == (2, 1, 1)
 
 
+def reviewed_and_exported(analytics_url, out_dir, messages):
+    """messages: (sender, text, label) learner messages not understood, labelled on the dashboard, exported."""
+    engine = analytics_store.analytics_engine(analytics_url)
+    events = []
+    for sender, message, _ in messages:
+        stamp = time.time() - 3600
+        events += [{"event_id": len(events) + 1, "sender_id": sender, "event": "user", "timestamp": stamp,
+                    "text": message, "input_channel": "socketio",
+                    "parse_data": {"intent": {"name": "nlu_fallback", "confidence": 0.2}, "entities": []}},
+                   {"event_id": len(events) + 2, "sender_id": sender, "event": "bot", "timestamp": stamp + 1,
+                    "text": "Sorry, I didn't get that."}]
+    feed.ingest(engine, events)
+    for number, (_, _, label) in enumerate(messages):
+        review.label(engine, 2 * number + 1, *label, "USTAFF")
+    return review.export(engine, out_dir)
+
+
+def test_erase_takes_the_learners_messages_out_of_the_review_exports(urls, store, tmp_path):
+    analytics_url, out = f"sqlite:///{tmp_path / 'analytics.db'}", tmp_path / "review"
+    first = reviewed_and_exported(analytics_url, out, [
+        ("erase-me", "is the mitx scm worth it for my visa", ("intent", "ask_career")),
+        ("keep-me", "does it  count toward a masters", ("intent", "ask_credit")),
+        ("erase-me", "can my employer pay", ("new_faq", None))])
+    only_erased = out / "nlu-review-by-hand-1.yml"  # a second export holding only the erased learner's line
+    only_erased.write_text(review.render({"ask_cost": ["can my employer pay"]}, [], "2026-12-01 10:00:00 UTC"),
+                           encoding="utf-8")
+    unrelated = out / "notes.yml"
+    unrelated.write_text("- can my employer pay\n", encoding="utf-8")
+
+    counts = erase(*urls, "erase-me", analytics_url, out)
+
+    assert counts.review_exports == 3 and counts.conversations == 1
+    assert first.read_text(encoding="utf-8") == review.render(
+        {"ask_credit": ["does it count toward a masters"]}, [], review._parsed_export(first.read_text())[0])
+    assert not only_erased.exists()  # nothing of it was left
+    assert unrelated.read_text(encoding="utf-8") == "- can my employer pay\n"  # not an export: untouched
+    assert sorted(path.name for path in out.iterdir()) == sorted([first.name, "notes.yml"])  # no temporary file
+    assert erase(*urls, "erase-me", analytics_url, out) == Counts()
+    assert "does it count toward a masters" in first.read_text(encoding="utf-8")
+
+
+def test_purge_deletes_review_exports_older_than_the_retention(urls, tmp_path):
+    out = tmp_path / "review"
+    out.mkdir()
+    old, new = out / "nlu-review-20260101T000000Z.yml", out / "nlu-review-20261201T000000Z.yml"
+    for path in (old, new):
+        path.write_text(review.render({"ask_cost": ["how much"]}, [], "then"), encoding="utf-8")
+    hundred_days_ago = time.time() - 100 * DAY
+    os.utime(old, (hundred_days_ago, hundred_days_ago))
+    assert purge(*urls, days=90, dry_run=True, review_dir=out).review_exports == 1 and old.exists()
+    assert purge(*urls, days=90, review_dir=out).review_exports == 1
+    assert not old.exists() and new.exists()
+
+
 def test_empty_databases_have_nothing_to_delete(urls, nothing_stored):
     assert purge(*urls, days=90) == Counts()
     assert purge(*urls, days=90, dry_run=True) == Counts()
@@ -228,33 +285,35 @@ def privacy(*args, env=None):
                           capture_output=True, text=True, timeout=120)
 
 
-def test_command_line(urls, store):
+def test_command_line(urls, store, tmp_path):
     some_conversations(urls, store)
     talk(store, "forty-days", 40)
     analytics = urls[0].replace("conversations.db", "analytics.db")  # not the checkout's var/analytics.db
     env = {"TRACKER_STORE_URL": urls[0], "DATABASE_URL": urls[1], "ANALYTICS_DATABASE_URL": analytics,
            "RETENTION_DAYS": "30"}
+    exports = ["--review-dir", str(tmp_path / "review")]  # not the checkout's var/review
 
-    dry = privacy("purge", "--dry-run", env=env)
+    dry = privacy("purge", "--dry-run", *exports, env=env)
     assert dry.returncode == 0, dry.stderr
     assert "dry run" in dry.stdout and "3 conversations, 8 events, 1 handoffs, 2 staff replies" in dry.stdout
     assert stored(urls, "forty-days") == (2, 0, 0)
 
-    done = privacy("purge", env=env)  # RETENTION_DAYS=30: the 40-day-old conversation goes too
+    done = privacy("purge", *exports, env=env)  # RETENTION_DAYS=30: the 40-day-old conversation goes too
     assert done.returncode == 0, done.stderr
     assert "deleted 3 conversations, 8 events, 1 handoffs, 2 staff replies, 1 Slack event ids" in done.stdout
     assert stored(urls, "forty-days") == (0, 0, 0)
 
-    kept = privacy("purge", "--days", "1000", env=env)  # --days wins over RETENTION_DAYS
+    kept = privacy("purge", "--days", "1000", *exports, env=env)  # --days wins over RETENTION_DAYS
     assert kept.returncode == 0 and "deleted 0 conversations" in kept.stdout
     assert stored(urls, "returning") == (6, 1, 1)
 
-    erased = privacy("erase", "--sender", "returning", env=env)
+    erased = privacy("erase", "--sender", "returning", *exports, env=env)
     assert erased.returncode == 0, erased.stderr
     assert "erased 'returning': 1 conversations, 6 events, 1 handoffs, 1 staff replies" in erased.stdout
+    assert f"log lines name this conversation {conversation_ref('returning')}" in erased.stdout
     assert stored(urls, "returning") == (0, 0, 0)
 
-    nothing = privacy("erase", "--sender", "returning", env=env)
+    nothing = privacy("erase", "--sender", "returning", *exports, env=env)
     assert nothing.returncode == 0 and "nothing stored for 'returning'" in nothing.stdout
     assert stored(urls, "new") == (2, 1, 1)
 
