@@ -148,14 +148,13 @@ def start_handoff(sender_id: str, question: str, program_id: Optional[str], turn
     """Open (or find) the learner's handoff and post it; returns support_desk's outcome, or
     SUPPORT_DESK_BUSY when the last hour's handoffs reached HANDOFFS_PER_HOUR (a script opening
     sessions that ask for a person flooded the support channel)."""
-    if handoffs.active_handoff_for(sender_id) is None:
-        hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
-        if handoffs.opened_since(hour_ago) >= settings.handoffs_per_hour():
-            logger.warning("rate limit: no new handoff for conversation %s, HANDOFFS_PER_HOUR (%d) reached",
-                           conversation_ref(sender_id), settings.handoffs_per_hour())
-            return SUPPORT_DESK_BUSY
-    handoff = handoffs.open_handoff(sender_id, question, program_name(program_id),
-                                    support_desk.transcript(turns))
+    hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+    handoff = handoffs.open_handoff_unless_busy(sender_id, question, program_name(program_id),
+                                                support_desk.transcript(turns), hour_ago, settings.handoffs_per_hour())
+    if handoff is None:
+        logger.warning("rate limit: no new handoff for conversation %s, HANDOFFS_PER_HOUR (%d) reached",
+                       conversation_ref(sender_id), settings.handoffs_per_hour())
+        return SUPPORT_DESK_BUSY
     return support_desk.post_handoff(handoff)
 
 

@@ -31,6 +31,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    insert,
     inspect,
     select,
     text,
@@ -171,6 +172,32 @@ def open_handoff(sender_id: str, question: str, program: Optional[str], transcri
         return existing
 
 
+OPENING_LOCK = 0x68616E6F  # a PostgreSQL advisory lock id: one handoff opened at a time under a cap
+
+
+def open_handoff_unless_busy(sender_id: str, question: str, program: Optional[str], transcript: str,
+                             since: datetime, limit: int, engine: Optional[Engine] = None) -> Optional[Handoff]:
+    """The learner's handoff that is not closed, or a new pending one unless `limit` handoffs were opened
+    since `since` (None then: the desk is busy). The count and the insert are one step under the
+    database's lock (an advisory lock on PostgreSQL, the write lock on SQLite): forty learners asking at
+    once cannot all find the desk one short of its cap."""
+    engine = _engine(engine)
+    table = HandoffRow.__table__
+    with schema_lock(engine, OPENING_LOCK) as connection:
+        active = connection.execute(select(table).where(table.c.sender_id == sender_id,
+                                                        table.c.status != CLOSED)).first()
+        if active is not None:
+            return Handoff(active.id, active.sender_id, active.status, active.question, active.program,
+                           active.transcript, active.slack_channel, active.thread_ts)
+        opened = connection.scalar(select(func.count()).select_from(table).where(table.c.created_at >= since))
+        if opened >= limit:
+            return None
+        values = {"sender_id": sender_id, "status": PENDING, "question": question, "program": program,
+                  "transcript": transcript, "attempts": 0, "created_at": _now()}
+        handoff_id = connection.execute(insert(table).values(**values)).inserted_primary_key[0]
+    return Handoff(handoff_id, sender_id, PENDING, question, program, transcript, None, None)
+
+
 def claim(handoff_id: int, engine: Optional[Engine] = None) -> bool:
     """Take a pending handoff for posting; False if someone else has it (or it is posted or closed)."""
     with session_scope(_engine(engine)) as session:
@@ -233,12 +260,6 @@ def pending_handoffs(engine: Optional[Engine] = None) -> List[Handoff]:
             select(HandoffRow).where(HandoffRow.status == PENDING).order_by(HandoffRow.id)
         ).scalars()
         return [_plain(row) for row in rows]
-
-
-def opened_since(since: datetime, engine: Optional[Engine] = None) -> int:
-    """How many handoffs were opened since `since` (HANDOFFS_PER_HOUR counts the last hour's)."""
-    with session_scope(_engine(engine)) as session:
-        return session.scalar(select(func.count()).select_from(HandoffRow).where(HandoffRow.created_at >= since))
 
 
 def active_handoff_for(sender_id: str, engine: Optional[Engine] = None) -> Optional[Handoff]:

@@ -283,3 +283,29 @@ def test_an_old_table_with_two_active_handoffs_for_one_learner_is_upgraded_witho
     assert {"claimed_at", "closed_reason"} <= columns
     indexes = {index["name"] for index in inspect(engine).get_indexes("handoffs")}
     assert "one_active_handoff_per_conversation" not in indexes
+
+
+def test_learners_asking_at_once_cannot_pass_the_hourly_cap_together(engine):
+    """Found by make abuse-drill: 40 learners asking for a person at once opened 12 handoffs under a cap
+    of 10 (each counted the hour's handoffs, then opened its own)."""
+    since, cap, outcomes = handoffs._now() - timedelta(hours=1), 5, []
+    handoffs.open_handoff_unless_busy("already-waiting", "a person", None, "", since, cap, engine)
+    start = threading.Barrier(20)
+
+    def ask(number):
+        start.wait()
+        outcomes.append(handoffs.open_handoff_unless_busy(f"at-once-{number}", "a person please", None, "> hi",
+                                                          since, cap, engine))
+
+    threads = [threading.Thread(target=ask, args=(number,)) for number in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    opened = [handoff for handoff in outcomes if handoff is not None]
+    assert len(outcomes) == 20 and len(opened) == cap - 1
+    assert all(handoffs.handoff_by_id(handoff.id, engine).status == handoffs.PENDING for handoff in opened)
+    again = handoffs.open_handoff_unless_busy("already-waiting", "a person", None, "", since, cap, engine)
+    assert again is not None and again.sender_id == "already-waiting"  # a learner already waiting keeps theirs
+    assert handoffs.open_handoff_unless_busy("later", "a person", None, "", since, cap, engine) is None
+    assert handoffs.open_handoff_unless_busy("later", "a person", None, "", handoffs._now(), cap, engine)
