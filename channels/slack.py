@@ -42,7 +42,7 @@ from sanic.request import Request
 
 from channels import limits
 from channels import socketio as web_chat
-from core import dashboard_links, handoffs, notices, settings, support_desk
+from core import dashboard_links, handoffs, inbound, notices, settings, support_desk
 from core.lease import Lease
 from core.slack_text import staff_text_for_widget
 
@@ -55,6 +55,7 @@ MAX_REQUEST_AGE_SECONDS = 5 * 60
 SLACK_WAITS_SECONDS = 2.5  # Slack retries an event it has no answer for after 3 s
 HANDLED_EVENTS = {"message", "app_mention", "reaction_added"}
 TEXT_FIELDS = ("type", "text", "user", "subtype", "channel", "channel_type", "ts", "thread_ts", "bot_id", "reaction")
+ID_FIELDS = ("user", "channel", "ts", "thread_ts")
 IGNORED_SUBTYPES = {"bot_message", "message_changed", "message_deleted", "channel_join", "channel_leave"}
 
 
@@ -66,6 +67,9 @@ def event_problem(payload: Dict) -> Optional[str]:
     for field in TEXT_FIELDS:
         if event.get(field) is not None and not isinstance(event[field], str):
             return f"event.{field} is not a string"
+    for field in ID_FIELDS:  # they make the conversation's id (slack-<channel>-<ts>) and find handoffs
+        if event.get(field) is not None and inbound.id_problem(event[field], f"event.{field}"):
+            return inbound.id_problem(event[field], f"event.{field}")
     item = event.get("item")
     if item is not None and not (isinstance(item, dict) and all(isinstance(v, str) for v in item.values())):
         return "event.item is not an object of strings"
@@ -253,7 +257,7 @@ class SupportSlackInput(InputChannel):
                     or (event.get("user") and event.get("user") in own_ids))
 
     async def _on_message(self, event: Dict, agent, on_new_message) -> None:
-        text = MENTION.sub("", event.get("text") or "").strip()
+        text = inbound.clean_text(MENTION.sub("", event.get("text") or "")).strip()
         channel, thread_ts = event.get("channel", ""), event.get("thread_ts")
         if thread_ts:
             handoff = await asyncio.to_thread(handoffs.handoff_for_thread, channel, thread_ts)
@@ -271,6 +275,9 @@ class SupportSlackInput(InputChannel):
         if not await limits.message_rates().allow(f"slack-user-{event.get('user', '')}", None, "slack"):
             return  # counted and logged; a staff member past the limit gets no reply until it drains
         output = SlackThreadOutput(channel, thread_ts or event.get("ts"))
+        if inbound.text_problem(text):
+            await output.send_text_message("", inbound.too_long_reply(len(text)))
+            return
         await on_new_message(UserMessage(text, output, sender_id=f"slack-{channel}-{thread_ts or event.get('ts')}",
                                          input_channel=self.name(), metadata={"slack_user": event.get("user")}))
 

@@ -276,6 +276,25 @@ def test_slack_signed_but_malformed_requests_get_no_server_error(assistant, slac
     staff_question_is_answered(assistant, slack)  # positive control: still up, still answering
 
 
+def test_slack_text_is_cleaned_and_capped_and_ids_are_checked_like_the_widgets(assistant, slack):
+    """A staff question with NUL and a lone surrogate is answered (the text cleaned, as REST and the widget
+    clean theirs); one over MAX_MESSAGE_CHARS gets the limit in its thread; an event whose channel or ts is
+    not an id is ignored, and nothing is posted for it."""
+    dirty = dm(unique("DDIRTY"), text="how much does\x00 the MITx SCM\ud800 cost?")
+    assert send_signed(assistant, json.dumps(event_callback(dirty, event_id())).encode()).status_code == 200
+    assert slack.wait_for_posts(1, channel=dirty["channel"], thread_ts=dirty["ts"])[0]["text"].startswith(ANSWER)
+    long = dm(unique("DLONG"), text="how much does it cost? " * 200)
+    assert send_signed(assistant, callback(long)).status_code == 200
+    reply = slack.wait_for_posts(1, channel=long["channel"], thread_ts=long["ts"])[0]["text"]
+    assert f"{len(long['text'].strip()):,} characters long, more than the 2,000" in reply
+    before = len(slack.posts())
+    for bad in (dm("DBAD\u0000ID"), dm(unique("DBADTS"), ts="1.0 OR 1=1"), dm(unique("DBADTS"), ts="x" * 200)):
+        response = send_signed(assistant, callback(bad))
+        assert response.status_code == 200 and "ignored" in response.json(), response.text
+    time.sleep(1)
+    assert len(slack.posts()) == before
+
+
 @pytest.mark.parametrize("name, event, changes", [
     ("text a number", dm("DBUGTEXT", text=5), {}),
     ("text a list", dm("DBUGLIST", text=[QUESTION]), {}),
