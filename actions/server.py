@@ -59,8 +59,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        if settings.secret_problems():
-            raise ValueError("; ".join(settings.secret_problems()))
+        if settings.action_server_secret_problems():
+            raise ValueError("; ".join(settings.action_server_secret_problems()))
         app = build_app(settings.action_server_token())
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

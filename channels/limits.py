@@ -8,17 +8,20 @@ closes the socket that sends a larger packet. HAProxy refuses larger bodies in f
 Rate. Each conversation may send MESSAGES_PER_MINUTE messages, and each client address
 ADDRESS_MESSAGES_PER_MINUTE, as leaky buckets (aiolimiter): a short burst passes, a steady flood does
 not. A message over the limit is not handled: REST answers 429 with Retry-After, the widget gets a
-reply saying to wait, and a line is logged. Loopback addresses are not limited by address: on this
-machine they are a proxy, which limits by the learner's address itself (HAProxy's stick table), or
-the tests and benchmarks. Each Rasa server limits what reaches it; behind HAProxy a learner's
-messages reach one server, so the per-conversation limit holds per learner. Slack questions to the
-assistant are limited per Slack user, and slash commands too (staff replies in a handoff thread are not).
+reply saying to wait, and a line is logged. The address is the learner's: a request from a trusted
+proxy (loopback, and TRUSTED_PROXIES) is counted under the address that proxy appended to
+X-Forwarded-For, and not by address when it names none (the tests and benchmarks on this machine).
+Without that, every learner behind HAProxy or an Ingress would share the proxy's one address. Each
+Rasa server limits what reaches it; behind HAProxy a learner's messages reach one server, so the
+per-conversation limit holds per learner. Slack questions to the assistant are limited per Slack user,
+and slash commands too (staff replies in a handoff thread are not).
 
 Refused messages are counted per day and channel for the dashboard (`core.refusals`), saved in
 batches SAVE_REFUSALS_SECONDS after the first refusal of a batch, and when the server stops.
 """
 
 import asyncio
+import ipaddress
 import logging
 from collections import Counter
 from datetime import datetime, timezone
@@ -33,16 +36,18 @@ from core.log_refs import conversation_ref
 
 logger = logging.getLogger(__name__)
 TRACKED_KEYS = 100_000  # conversations and addresses remembered (a bucket idle for a minute is empty anyway)
-LOOPBACK = ("127.", "::1", "::ffff:127.")
 SAVE_REFUSALS_SECONDS = 5
 
 
 def with_limits(blueprint: Blueprint) -> Blueprint:
     """`blueprint`, capping the whole app's request bodies when the server starts (Sanic reads the cap
-    for each new connection), and saving the refusals not yet saved when it stops."""
+    for each new connection), refusing to start with a short secret, and saving the refusals not yet
+    saved when it stops."""
 
     @blueprint.listener("before_server_start")
     async def cap_request_size(app, _loop) -> None:
+        if settings.rasa_server_secret_problems():  # `rasa run` in an image: the server does not start
+            raise ValueError("; ".join(settings.rasa_server_secret_problems()))
         app.config.REQUEST_MAX_SIZE = settings.max_request_bytes()
 
     @blueprint.listener("before_server_stop")
@@ -50,6 +55,28 @@ def with_limits(blueprint: Blueprint) -> Blueprint:
         await message_rates().save_refusals()
 
     return blueprint
+
+
+def _trusted(address: str, proxies) -> bool:
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    parsed = getattr(parsed, "ipv4_mapped", None) or parsed
+    return any(parsed in network for network in proxies)
+
+
+def client_address(peer: Optional[str], forwarded_for: Optional[str]) -> Optional[str]:
+    """The learner's address for the per-address limit: the peer, or, when the peer is a trusted proxy,
+    the rightmost X-Forwarded-For entry that is not (what the nearest untrusted hop was seen as; a client
+    can add entries to the left, not to the right); None when a trusted proxy names nobody."""
+    proxies = settings.trusted_proxies()
+    if not peer or not _trusted(peer, proxies):
+        return peer or None
+    for entry in reversed([part.strip() for part in (forwarded_for or "").split(",") if part.strip()]):
+        if not _trusted(entry, proxies):
+            return entry[:64]
+    return None
 
 
 class MessageRates:
@@ -68,7 +95,7 @@ class MessageRates:
         """Whether this message may be handled now; counts it when it may (without waiting: with capacity,
         `acquire` returns at once), and counts the refusal for the dashboard when it may not."""
         buckets = [self._bucket(("conversation", conversation_id), self.per_conversation)]
-        if address and not address.startswith(LOOPBACK):
+        if address:
             buckets.append(self._bucket(("address", address), self.per_address))
         if all(bucket.has_capacity() for bucket in buckets):
             for bucket in buckets:

@@ -57,7 +57,7 @@ class CheckedRestInput(RestInput):
                 payload, problem = checked_body(request.body)
                 if problem:
                     return response.json({"error": problem}, status=400)
-                address = request.remote_addr or request.ip
+                address = limits.client_address(request.ip, request.headers.get("X-Forwarded-For"))
                 if not await limits.message_rates().allow(payload["sender"], address, "rest"):
                     return response.json({"error": notices.too_many_messages()}, status=429,
                                          headers={"Retry-After": "60"})

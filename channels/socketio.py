@@ -149,13 +149,13 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             accepted = await rasa_connect(sid, environ, auth)
             request = environ.get("sanic.request")  # engine.io's environ says REMOTE_ADDR 127.0.0.1 for all
             if accepted and request is not None:
-                addresses[sid] = request.remote_addr or request.ip
+                addresses[sid] = limits.client_address(request.ip, request.headers.get("X-Forwarded-For"))
             return accepted
 
         rasa_user_message = handlers[self.user_message_evt]
         rasa_disconnect = handlers["disconnect"]
         joined: Dict[str, str] = {}  # socket id -> the session it asked for last
-        addresses: Dict[str, str] = {}  # socket id -> the client's address
+        addresses: Dict[str, Optional[str]] = {}  # socket id -> the learner's address (limits.client_address)
 
         async def session_request(sid: str, data: Any) -> None:
             requested = data.get("session_id") if isinstance(data, dict) else None

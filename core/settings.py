@@ -244,21 +244,32 @@ MIN_TOKEN_CHARS, MIN_SIGNING_KEY_CHARS = 16, 32
 GENERATE = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
-def secret_problems() -> List[str]:
-    """What is wrong with the secrets that are set: each too short to resist guessing is named, with its
-    length and the minimum (the values are never shown). Unset secrets are each server's own business
-    (the action server refuses to start without its token, the dashboard without its key)."""
-    minimums = {"RASA_API_TOKEN": MIN_TOKEN_CHARS, "ACTION_SERVER_TOKEN": MIN_TOKEN_CHARS,
-                "DASHBOARD_SECRET": MIN_SIGNING_KEY_CHARS}  # signs links and sessions with HMAC-SHA256
+def _short(name: str, value: str, minimum: int) -> List[str]:
+    if value and len(value) < minimum:
+        return [f"{name} is {len(value)} characters; use at least {minimum} random ones ({GENERATE})"]
+    return []
+
+
+def action_server_secret_problems() -> List[str]:
+    """Each secret that is set but too short to resist guessing, named with its length and the minimum
+    (never its value). An unset one is each server's own business (the action server refuses to start
+    without its token, the dashboard without its key)."""
+    return _short("ACTION_SERVER_TOKEN", action_server_token(), MIN_TOKEN_CHARS)
+
+
+def dashboard_secret_problems() -> List[str]:
+    return _short("DASHBOARD_SECRET", dashboard_secret(), MIN_SIGNING_KEY_CHARS)  # an HMAC-SHA256 key
+
+
+def rasa_server_secret_problems() -> List[str]:
+    """The Rasa server's: its API token, the action server's token and the dashboard's key it signs links
+    with, and the passwords of Redis and RabbitMQ when they are not on this machine."""
+    problems = _short("RASA_API_TOKEN", rasa_api_token(), MIN_TOKEN_CHARS)
+    problems += action_server_secret_problems() + dashboard_secret_problems()
     if redis_host() and not _is_loopback(redis_host()):
-        minimums["REDIS_PASSWORD"] = MIN_TOKEN_CHARS
+        problems += _short("REDIS_PASSWORD", redis_password(), MIN_TOKEN_CHARS)
     if rabbitmq_host() and not _is_loopback(rabbitmq_host()):
-        minimums["RABBITMQ_PASSWORD"] = MIN_TOKEN_CHARS
-    problems = []
-    for name, minimum in minimums.items():
-        value = _env(name)
-        if value and len(value) < minimum:
-            problems.append(f"{name} is {len(value)} characters; use at least {minimum} random ones ({GENERATE})")
+        problems += _short("RABBITMQ_PASSWORD", rabbitmq_password(), MIN_TOKEN_CHARS)
     return problems
 
 
@@ -395,6 +406,19 @@ def max_message_chars() -> int:
 
 def messages_per_minute() -> int:
     return _positive_int("MESSAGES_PER_MINUTE", _env("MESSAGES_PER_MINUTE"), 20)
+
+
+def trusted_proxies() -> List["ipaddress.IPv4Network | ipaddress.IPv6Network"]:
+    """The proxies whose X-Forwarded-For names the learner (loopback always, and TRUSTED_PROXIES: comma-
+    separated addresses or networks, such as the ingress controller's pods)."""
+    networks = [ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128")]
+    for part in _env("TRUSTED_PROXIES").split(","):
+        if part.strip():
+            try:
+                networks.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise ValueError(f"TRUSTED_PROXIES must list addresses or networks, not {part.strip()!r}") from None
+    return networks
 
 
 def address_messages_per_minute() -> int:

@@ -23,9 +23,9 @@ def main() -> int:
         print("error: DASHBOARD_SECRET is not set; the dashboard signs its sessions with it, and the Rasa server "
               "its sign-in links (give both the same long random value)", file=sys.stderr)
         return 2
-    for problem in settings.secret_problems():
+    for problem in settings.dashboard_secret_problems():
         print(f"error: {problem}", file=sys.stderr)
-    if settings.secret_problems():
+    if settings.dashboard_secret_problems():
         return 2
     host, port = settings.bind_host(), settings.dashboard_port()
     app = create_app()

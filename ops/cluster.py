@@ -86,6 +86,8 @@ defaults
     # A server that refuses the connection (dead, restarting) gets the request sent to another.
     retries 2
     option redispatch
+    # The learner's address for the Rasa servers' per-address limit (channels/limits.py).
+    option forwardfor
     # A busy Rasa server answers its health check late, not never: give it 5 s, three times over,
     # before taking it out (else every request gets a 503 while it is merely loaded).
     timeout check 5s

@@ -42,7 +42,7 @@ from sqlalchemy import Float, Integer, String, and_, column, delete, exists, fun
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from analytics import review
+from analytics import exports
 from analytics import store as analytics_store
 from core import settings
 from core.db import engine_for
@@ -80,7 +80,7 @@ class Counts:
 
 def purge(tracker_url: str, database_url: str, days: int, now: Optional[datetime] = None,
           dry_run: bool = False, analytics_url: Optional[str] = None,
-          review_dir: Path = review.DEFAULT_OUT_DIR) -> Counts:
+          review_dir: Path = exports.DEFAULT_OUT_DIR) -> Counts:
     """Delete the conversations idle for more than `days` days, and Slack event ids that old."""
     if days < 1:
         raise ValueError(f"days must be at least 1, not {days}")
@@ -124,19 +124,19 @@ def purge(tracker_url: str, database_url: str, days: int, now: Optional[datetime
     if analytics_url and _exists(analytics_url):
         counts.analytics_events = analytics_store.forget_before(engine_for(analytics_url), cutoff.timestamp(),
                                                                 dry_run)
-    counts.review_exports = review.forget_exports_before(cutoff.timestamp(), review_dir, dry_run)
+    counts.review_exports = exports.forget_exports_before(cutoff.timestamp(), review_dir, dry_run)
     return counts
 
 
 def erase(tracker_url: str, database_url: str, sender_id: str, analytics_url: Optional[str] = None,
-          review_dir: Path = review.DEFAULT_OUT_DIR) -> Counts:
+          review_dir: Path = exports.DEFAULT_OUT_DIR) -> Counts:
     """Delete everything stored for one learner's conversation, however recent. Its lines in the review
     exports go first, while the analytics rows still say which they are: a failure later leaves rows that
     a second run finds again."""
     counts = Counts()
     if analytics_url and _exists(analytics_url) and _has_table(engine_for(analytics_url), "analytics_reviews"):
-        texts = review.exported_texts(engine_for(analytics_url), [sender_id])
-        counts.review_exports = review.remove_from_exports(texts, review_dir)
+        texts = exports.exported_texts(engine_for(analytics_url), [sender_id])
+        counts.review_exports = exports.remove_from_exports(texts, review_dir)
     with _connections(tracker_url, database_url) as (events_db, handoffs_db):
         if _has_table(events_db, "events"):
             counts.events = _delete(events_db, EVENTS, EVENTS.c.sender_id == sender_id)
@@ -274,8 +274,8 @@ def _parser() -> argparse.ArgumentParser:
     erase_cmd = commands.add_parser("erase", help="delete one learner's conversation")
     erase_cmd.add_argument("--sender", type=_sender, required=True, help="the conversation (sender) id")
     for command in (purge_cmd, erase_cmd):
-        command.add_argument("--review-dir", type=Path, default=review.DEFAULT_OUT_DIR,
-                             help=f"the review exports' folder (default {review.DEFAULT_OUT_DIR})")
+        command.add_argument("--review-dir", type=Path, default=exports.DEFAULT_OUT_DIR,
+                             help=f"the review exports' folder (default {exports.DEFAULT_OUT_DIR})")
     return parser
 
 

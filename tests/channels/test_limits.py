@@ -4,6 +4,8 @@ refusals counted for the dashboard."""
 import asyncio
 from datetime import datetime, timezone
 
+import pytest
+
 from channels import limits
 from channels.limits import MessageRates
 from core import refusals
@@ -30,10 +32,32 @@ def test_one_address_opening_many_conversations_is_refused_past_its_limit():
     assert allowed(rates, "neighbour", "198.51.100.8", 1) == [True]
 
 
-def test_loopback_is_not_limited_by_address_but_its_conversations_are():
+def test_loopback_is_not_limited_by_address_but_its_conversations_are(monkeypatch):
+    monkeypatch.delenv("TRUSTED_PROXIES", raising=False)
     rates = MessageRates(per_conversation=2, per_address=3)
-    assert all(allowed(rates, f"proxied-{n}", "127.0.0.1", 1)[0] for n in range(20))
-    assert allowed(rates, "one", "::1", 3) == [True, True, False]
+    for peer in ("127.0.0.1", "::1", "::ffff:127.0.0.1"):
+        assert limits.client_address(peer, None) is None
+    assert all(allowed(rates, f"proxied-{n}", limits.client_address("127.0.0.1", None), 1)[0] for n in range(20))
+    assert allowed(rates, "one", limits.client_address("::1", None), 3) == [True, True, False]
+
+
+def test_behind_a_trusted_proxy_the_learners_address_is_the_one_the_proxy_appended(monkeypatch):
+    """Found while checking the limits against the deployments: behind Compose's HAProxy or an Ingress every
+    learner reached the Rasa server from the proxy's address, and 300 messages a minute was the limit for
+    all of them together."""
+    monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.0/8, 172.16.0.5")
+    assert limits.client_address("10.1.2.3", "198.51.100.7") == "198.51.100.7"
+    assert limits.client_address("172.16.0.5", "203.0.113.1, 198.51.100.7, 10.9.9.9") == "198.51.100.7"
+    assert limits.client_address("10.1.2.3", None) is None  # the proxy named nobody: it limits, not us
+    assert limits.client_address("203.0.113.9", "10.0.0.1") == "203.0.113.9"  # not a proxy: its header is ignored
+    assert limits.client_address("127.0.0.1", "not-an-address") == "not-an-address"[:64]
+    rates = MessageRates(per_conversation=100, per_address=3)
+    behind = [allowed(rates, f"learner-{n}", limits.client_address("10.1.2.3", f"198.51.100.{n % 2}"), 1)[0]
+              for n in range(8)]
+    assert behind == [True] * 6 + [False] * 2  # two learners, three each
+    monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.0/33")
+    with pytest.raises(ValueError, match="TRUSTED_PROXIES"):
+        limits.client_address("10.1.2.3", None)
 
 
 def today() -> str:

@@ -20,12 +20,13 @@ def no_secrets(monkeypatch):
 
 
 def test_short_tokens_and_signing_keys_are_named_without_their_values(monkeypatch, no_secrets):
-    assert settings.secret_problems() == []
+    assert settings.rasa_server_secret_problems() == []
     monkeypatch.setenv("RASA_API_TOKEN", "hunter2")
     monkeypatch.setenv("ACTION_SERVER_TOKEN", "x" * 16)  # long enough
     monkeypatch.setenv("DASHBOARD_SECRET", "d" * 31)  # an HMAC-SHA256 key wants 32
-    problems = settings.secret_problems()
+    problems = settings.rasa_server_secret_problems()
     assert [problem.split(" ")[0] for problem in problems] == ["RASA_API_TOKEN", "DASHBOARD_SECRET"]
+    assert settings.action_server_secret_problems() == [] and len(settings.dashboard_secret_problems()) == 1
     assert "is 7 characters; use at least 16" in problems[0] and "is 31 characters; use at least 32" in problems[1]
     assert not any("hunter2" in problem or "d" * 31 in problem for problem in problems)
 
@@ -35,10 +36,11 @@ def test_backing_service_passwords_are_checked_only_off_this_machine(monkeypatch
     monkeypatch.setenv("RABBITMQ_PASSWORD", "short")
     monkeypatch.setenv("REDIS_HOST", "127.0.0.1")
     monkeypatch.setenv("RABBITMQ_HOST", "localhost")
-    assert settings.secret_problems() == []
+    assert settings.rasa_server_secret_problems() == []
     monkeypatch.setenv("REDIS_HOST", "redis.internal")
     monkeypatch.setenv("RABBITMQ_HOST", "10.0.0.8")
-    assert [problem.split(" ")[0] for problem in settings.secret_problems()] == ["REDIS_PASSWORD", "RABBITMQ_PASSWORD"]
+    names = [problem.split(" ")[0] for problem in settings.rasa_server_secret_problems()]
+    assert names == ["REDIS_PASSWORD", "RABBITMQ_PASSWORD"]
 
 
 @pytest.mark.parametrize("command, name, value", [

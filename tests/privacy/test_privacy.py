@@ -20,7 +20,7 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import func, inspect, select, text, update
 
-from analytics import feed, review
+from analytics import exports, feed, review
 from analytics import store as analytics_store
 from core import handoffs
 from core.db import engine_for
@@ -219,7 +219,7 @@ def test_erase_takes_the_learners_messages_out_of_the_review_exports(urls, store
         ("keep-me", "does it  count toward a masters", ("intent", "ask_credit")),
         ("erase-me", "can my employer pay", ("new_faq", None))])
     only_erased = out / "nlu-review-by-hand-1.yml"  # a second export holding only the erased learner's line
-    only_erased.write_text(review.render({"ask_cost": ["can my employer pay"]}, [], "2026-12-01 10:00:00 UTC"),
+    only_erased.write_text(exports.render({"ask_cost": ["can my employer pay"]}, [], "2026-12-01 10:00:00 UTC"),
                            encoding="utf-8")
     unrelated = out / "notes.yml"
     unrelated.write_text("- can my employer pay\n", encoding="utf-8")
@@ -227,8 +227,8 @@ def test_erase_takes_the_learners_messages_out_of_the_review_exports(urls, store
     counts = erase(*urls, "erase-me", analytics_url, out)
 
     assert counts.review_exports == 3 and counts.conversations == 1
-    assert first.read_text(encoding="utf-8") == review.render(
-        {"ask_credit": ["does it count toward a masters"]}, [], review._parsed_export(first.read_text())[0])
+    assert first.read_text(encoding="utf-8") == exports.render(
+        {"ask_credit": ["does it count toward a masters"]}, [], exports.parse(first.read_text())[0])
     assert not only_erased.exists()  # nothing of it was left
     assert unrelated.read_text(encoding="utf-8") == "- can my employer pay\n"  # not an export: untouched
     assert sorted(path.name for path in out.iterdir()) == sorted([first.name, "notes.yml"])  # no temporary file
@@ -241,7 +241,7 @@ def test_purge_deletes_review_exports_older_than_the_retention(urls, tmp_path):
     out.mkdir()
     old, new = out / "nlu-review-20260101T000000Z.yml", out / "nlu-review-20261201T000000Z.yml"
     for path in (old, new):
-        path.write_text(review.render({"ask_cost": ["how much"]}, [], "then"), encoding="utf-8")
+        path.write_text(exports.render({"ask_cost": ["how much"]}, [], "then"), encoding="utf-8")
     hundred_days_ago = time.time() - 100 * DAY
     os.utime(old, (hundred_days_ago, hundred_days_ago))
     assert purge(*urls, days=90, dry_run=True, review_dir=out).review_exports == 1 and old.exists()
