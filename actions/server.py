@@ -20,7 +20,7 @@ from sanic import response
 from sanic.request import Request
 
 from catalog import view as catalog_view
-from core import settings
+from core import log_refs, settings
 
 logger = logging.getLogger(__name__)
 OPEN_PATHS = {"/health"}
@@ -58,6 +58,7 @@ def main(argv=None) -> int:
     parser.add_argument("--port", type=int, default=settings.action_port())
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_refs.install()
     try:
         if settings.action_server_secret_problems():
             raise ValueError("; ".join(settings.action_server_secret_problems()))

@@ -193,8 +193,8 @@ class SupportSlackInput(InputChannel):
             if payload.get("type") != "event_callback" or not isinstance(payload.get("event"), dict):
                 return response.json({"ok": True, "ignored": "not an event callback"})
             event_id = payload.get("event_id")
-            if not isinstance(event_id, str) or not event_id:
-                return response.json({"ok": True, "ignored": "no event id"})
+            if not isinstance(event_id, str) or inbound.id_problem(event_id, "event_id"):
+                return response.json({"ok": True, "ignored": "no event id (letters and digits)"})
             problem = event_problem(payload)
             if problem:
                 return response.json({"ok": True, "ignored": problem})

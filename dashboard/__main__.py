@@ -6,7 +6,7 @@ import sys
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from core import settings
+from core import log_refs, settings
 from dashboard.app import create_app
 
 
@@ -19,6 +19,7 @@ class PathAccessLogger(AbstractAccessLogger):
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    log_refs.install()
     if not settings.dashboard_secret():
         print("error: DASHBOARD_SECRET is not set; the dashboard signs its sessions with it, and the Rasa server "
               "its sign-in links (give both the same long random value)", file=sys.stderr)
