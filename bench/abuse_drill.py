@@ -34,6 +34,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
 from urllib.parse import urlencode
@@ -44,6 +45,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench.servers import BenchError
+from channels import limits
+from core import refusals
+from core.db import engine_for
 from ops.cluster import ensure_database
 from tests.assistant import Learner, running_assistant, train_model
 from tests.slack_standin import SUPPORT, SlackStandIn, event_callback, slack_settings
@@ -242,11 +246,14 @@ def drill(kind: str, workdir: Path, slack: SlackStandIn) -> Dict:
         feed = subprocess.run([sys.executable, "-m", "analytics.feed", "--once"], env={
             **assistant.env, "ANALYTICS_DATABASE_URL": f"sqlite:///{workdir / f'analytics-{kind}.db'}",
             "RABBITMQ_HOST": ""}, capture_output=True, text=True, timeout=300)
+        time.sleep(max(0.0, limits.SAVE_REFUSALS_SECONDS + 1 - (time.monotonic() - first)))
+        today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+        counted = sum(refusals.per_day(today, today, engine_for(url)).get(today, Counter()).values())
         alive = {name: process.poll() is None and process.pid == pids[name] for name, process in
                  (("rasa", assistant.rasa_process), ("actions", assistant.action_process))}
     return {"kind": kind, "rows": rows, "alive": alive, "learners": learners, "handoffs": handoffs_posted,
             "normal_ok": ANSWER in normal, "normal_seconds": normal_seconds, "feed_ok": feed.returncode == 0,
-            "feed_output": (feed.stdout + feed.stderr)[-400:], "seconds": attack_seconds}
+            "feed_output": (feed.stdout + feed.stderr)[-400:], "seconds": attack_seconds, "counted": counted}
 
 
 def verdicts(result: Dict) -> Dict[str, bool]:
@@ -257,7 +264,13 @@ def verdicts(result: Dict) -> Dict[str, bool]:
             "every learner question answered": learners.answered == learners.asked > 0,
             f"at most {HANDOFF_CAP} handoffs reached Slack": result["handoffs"] <= HANDOFF_CAP,
             "the analytics feed read the log to its end": result["feed_ok"],
-            "a normal question answered within 1 s": result["normal_ok"] and result["normal_seconds"] <= 1.0}
+            "a normal question answered within 1 s": result["normal_ok"] and result["normal_seconds"] <= 1.0,
+            "the rate-limited messages are on the dashboard": result["counted"] >= rate_limited(result)}
+
+
+def rate_limited(result: Dict) -> int:
+    """The REST flood's 429s (at least what the servers must have counted)."""
+    return result["rows"].get("REST one conversation flooding", Counter()).get("4xx", 0)
 
 
 def render_result(result: Dict) -> str:
@@ -275,7 +288,8 @@ def render_result(result: Dict) -> str:
     lines += [f"Learners: {learners.answered}/{learners.asked} questions answered, reply median "
               f"{statistics.median(learners.seconds):.2f} s, p95 {p95:.2f} s, during {result['seconds']:.0f} s of "
               f"attacks. Handoffs posted to Slack: {result['handoffs']} (cap {HANDOFF_CAP}). A normal question "
-              f"afterwards: {result['normal_seconds']:.2f} s.", ""]
+              f"afterwards: {result['normal_seconds']:.2f} s. Refused messages counted for the dashboard: "
+              f"{result['counted']}.", ""]
     lines += [f"- {'PASS' if ok else 'FAIL'}: {name}" for name, ok in verdicts(result).items()]
     if not result["feed_ok"]:
         lines.append(f"  analytics feed said: {result['feed_output']}")

@@ -12,9 +12,11 @@ class Learners:
 
 def result(**changes):
     base = {"kind": "SQLite", "rows": {"REST huge bodies": Counter({"4xx": 13}),
+                                       "REST one conversation flooding": Counter({"2xx": 23, "4xx": 17}),
                                        "socket.io hostile clients": Counter({"handoff askers answered": 40})},
             "alive": {"rasa": True, "actions": True}, "learners": Learners(32, 32), "handoffs": 10,
-            "normal_ok": True, "normal_seconds": 0.02, "feed_ok": True, "feed_output": "", "seconds": 25.0}
+            "normal_ok": True, "normal_seconds": 0.02, "feed_ok": True, "feed_output": "", "seconds": 25.0,
+            "counted": 17}
     return {**base, **changes}
 
 
@@ -26,12 +28,13 @@ def test_a_clean_run_passes_every_verdict():
 def test_each_kind_of_breakage_fails_its_verdict():
     broken = {
         "every server kept its first pid": result(alive={"rasa": False, "actions": True}),
-        "no 5xx": result(rows={"REST huge bodies": Counter({"4xx": 12, "5xx": 1}),
-                               "socket.io hostile clients": Counter()}),
+        "no 5xx": result(rows={"REST huge bodies": Counter({"4xx": 12, "5xx": 1}), "socket.io hostile clients":
+                               Counter(), "REST one conversation flooding": Counter({"4xx": 17})}),
         "every learner question answered": result(learners=Learners(32, 31)),
         f"at most {abuse_drill.HANDOFF_CAP} handoffs reached Slack": result(handoffs=abuse_drill.HANDOFF_CAP + 1),
         "the analytics feed read the log to its end": result(feed_ok=False, feed_output="batch failed"),
         "a normal question answered within 1 s": result(normal_seconds=1.5),
+        "the rate-limited messages are on the dashboard": result(counted=16),
     }
     for verdict, outcome in broken.items():
         failed = [name for name, ok in abuse_drill.verdicts(outcome).items() if not ok]
