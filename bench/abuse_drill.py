@@ -14,7 +14,8 @@ one in the widget, the attacks run, each a bounded number of requests, loopback 
 
 Then: every server must still have its first pid, no response may be a 5xx, every learner question
 must be answered, no more handoffs than HANDOFFS_PER_HOUR may reach Slack, the analytics feed must
-read the conversation log to its end, and a normal question must be answered within 1 s. The table
+read the conversation log to its end, a normal question must be answered within 1 s, the refused
+messages must be in the dashboard's counts, and the replayed slash command answered once. The table
 (stdout and bench/results/abuse-drill.md) counts each attack's responses by class. Exit code 0 when
 all of that holds, 1 otherwise.
 """
@@ -56,6 +57,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/micromasters_abuse_drill"
 SECRET, TOKEN, ORIGIN = "abuse-drill-secret", "xoxb-abuse-drill", "http://127.0.0.1:8080"
 HANDOFF_CAP = 10
+ALREADY_ANSWERED = "This command was already answered."
 QUESTION, ANSWER = "how much does the MITx SCM cost?", "$1,350"
 LEARNER_QUESTIONS = 8
 rng = random.Random(23)
@@ -232,8 +234,14 @@ def drill(kind: str, workdir: Path, slack: SlackStandIn) -> Dict:
             for name, bodies in rest_attacks().items():
                 rows[name] = Counter(pool.map(lambda body: post(rest_url, body, {"Content-Type": "application/json"}),
                                               bodies))
-            for name, requests_ in slack_attacks(assistant.rasa_url).items():
+            attacks = slack_attacks(assistant.rasa_url)
+            replayed = attacks.pop("Slack replayed command")
+            for name, requests_ in attacks.items():
                 rows[name] = Counter(pool.map(lambda request: post(*request), requests_))
+            answers = [requests.post(url, data=body, headers=headers, timeout=60) for url, body, headers in replayed]
+            rows["Slack replayed command"] = Counter(f"{answer.status_code // 100}xx" for answer in answers)
+            commands_answered = sum(answer.json().get("text") != ALREADY_ANSWERED for answer in answers
+                                    if answer.status_code == 200)
             rows["socket.io hostile clients"] = asyncio.run(socketio_attacks(assistant.rasa_url))
             for future in talking:
                 future.result()
@@ -253,7 +261,8 @@ def drill(kind: str, workdir: Path, slack: SlackStandIn) -> Dict:
                  (("rasa", assistant.rasa_process), ("actions", assistant.action_process))}
     return {"kind": kind, "rows": rows, "alive": alive, "learners": learners, "handoffs": handoffs_posted,
             "normal_ok": ANSWER in normal, "normal_seconds": normal_seconds, "feed_ok": feed.returncode == 0,
-            "feed_output": (feed.stdout + feed.stderr)[-400:], "seconds": attack_seconds, "counted": counted}
+            "feed_output": (feed.stdout + feed.stderr)[-400:], "seconds": attack_seconds, "counted": counted,
+            "commands_answered": commands_answered}
 
 
 def verdicts(result: Dict) -> Dict[str, bool]:
@@ -265,7 +274,8 @@ def verdicts(result: Dict) -> Dict[str, bool]:
             f"at most {HANDOFF_CAP} handoffs reached Slack": result["handoffs"] <= HANDOFF_CAP,
             "the analytics feed read the log to its end": result["feed_ok"],
             "a normal question answered within 1 s": result["normal_ok"] and result["normal_seconds"] <= 1.0,
-            "the rate-limited messages are on the dashboard": result["counted"] >= rate_limited(result)}
+            "the rate-limited messages are on the dashboard": result["counted"] >= rate_limited(result),
+            "a replayed slash command answered once": result["commands_answered"] == 1}
 
 
 def rate_limited(result: Dict) -> int:

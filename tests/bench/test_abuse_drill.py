@@ -16,7 +16,7 @@ def result(**changes):
                                        "socket.io hostile clients": Counter({"handoff askers answered": 40})},
             "alive": {"rasa": True, "actions": True}, "learners": Learners(32, 32), "handoffs": 10,
             "normal_ok": True, "normal_seconds": 0.02, "feed_ok": True, "feed_output": "", "seconds": 25.0,
-            "counted": 17}
+            "counted": 17, "commands_answered": 1}
     return {**base, **changes}
 
 
@@ -35,6 +35,7 @@ def test_each_kind_of_breakage_fails_its_verdict():
         "the analytics feed read the log to its end": result(feed_ok=False, feed_output="batch failed"),
         "a normal question answered within 1 s": result(normal_seconds=1.5),
         "the rate-limited messages are on the dashboard": result(counted=16),
+        "a replayed slash command answered once": result(commands_answered=2),
     }
     for verdict, outcome in broken.items():
         failed = [name for name, ok in abuse_drill.verdicts(outcome).items() if not ok]
