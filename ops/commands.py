@@ -114,11 +114,12 @@ def main(argv: List[str]) -> int:
     this process with that one (how the systemd units in deploy/ start them, so they share these command
     lines)."""
     model = settings.PROJECT_ROOT / "models" / "micromasters.tar.gz"
-    if argv == ["supervisord"]:
-        for problem in settings.rasa_server_secret_problems():  # make run: every server's secrets
+    if argv in (["supervisord"], ["exec", "rasa"]):  # make run (every server's secrets), or the Rasa server's
+        for problem in settings.rasa_server_secret_problems():
             print(f"error: {problem}", file=sys.stderr)
         if settings.rasa_server_secret_problems():
             return 2
+    if argv == ["supervisord"]:
         print(supervisord_config(settings.PROJECT_ROOT, settings.VAR_DIR, model))
         return 0
     commands = {"rasa": lambda: rasa_server_command(model), "actions": action_server_command,

@@ -47,6 +47,7 @@ def test_backing_service_passwords_are_checked_only_off_this_machine(monkeypatch
     (["actions.server"], "ACTION_SERVER_TOKEN", "too-short"),
     (["dashboard"], "DASHBOARD_SECRET", "sixteen-chars-ok-for-a-token"),
     (["ops.commands", "supervisord"], "RASA_API_TOKEN", "abc"),
+    (["ops.commands", "exec", "rasa"], "DASHBOARD_SECRET", "thirty-one-characters-long-key!"),
 ])
 def test_a_server_with_a_short_secret_does_not_start(command, name, value):
     env = {key: item for key, item in os.environ.items() if key not in SECRETS}
